@@ -1,0 +1,69 @@
+package automation
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes a driver may give a failure. The queue copies the code into the
+// operation's error_code; an error without one is "internal".
+const (
+	CodeNotConnected   = "not_connected"   // the terminal is not reachable or not logged in
+	CodeRejected       = "rejected"        // the broker (or the sim) said no
+	CodeTimeout        = "timeout"         // the action did not finish in time; nothing was sent
+	CodeOutcomeUnknown = "outcome_unknown" // an order may or may not have reached the broker
+	CodeUnsupported    = "unsupported"     // the driver cannot do this
+	CodeInternal       = "internal"        // anything else
+)
+
+// Error is a driver failure with a machine-readable code and a message a
+// trader can read. Drivers return it (or wrap it) so that callers can tell a
+// rejected order from a lost connection.
+type Error struct {
+	Code    string
+	Message string
+	Err     error // the cause, if any
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil && e.Message == "" {
+		return e.Err.Error()
+	}
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode gives the code; the queue looks for this method, not the type.
+func (e *Error) ErrorCode() string { return e.Code }
+
+// Rejected is the error for an action the broker refused, with its reason.
+func Rejected(format string, args ...any) error {
+	return &Error{Code: CodeRejected, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotConnected is the error for a terminal that cannot be reached.
+func NotConnected(format string, args ...any) error {
+	return &Error{Code: CodeNotConnected, Message: fmt.Sprintf(format, args...)}
+}
+
+// OutcomeUnknown wraps err for an action whose effect at the broker is not
+// known (the request may have been sent): it must never be retried blindly.
+func OutcomeUnknown(err error, format string, args ...any) error {
+	return &Error{Code: CodeOutcomeUnknown, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrUnsupported is returned by a driver for an action it cannot carry out.
+var ErrUnsupported = &Error{Code: CodeUnsupported, Message: "operation not supported by this terminal"}
+
+// CodeOf returns the error code carried by err, or CodeInternal.
+func CodeOf(err error) string {
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) {
+		return coded.ErrorCode()
+	}
+	return CodeInternal
+}

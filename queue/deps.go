@@ -1,0 +1,101 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors the queue returns. The HTTP layer maps each to a status code.
+var (
+	ErrNotFound        = errors.New("operation not found")
+	ErrUnknownTerminal = errors.New("unknown terminal")
+	ErrQueueFull       = errors.New("queue is full")
+	ErrInvalidPriority = errors.New("priority must be between 0 and 10")
+	// ErrNotCancellable: the operation is running or finished.
+	ErrNotCancellable = errors.New("operation is not queued")
+	// ErrKeyConflict: the idempotency key was used with another payload.
+	ErrKeyConflict = errors.New("idempotency key already used with a different payload")
+	ErrClosed      = errors.New("queue is shutting down")
+)
+
+// Executor carries out an operation on a lane's terminal. It is called by
+// the lane's worker, never twice at once for one lane. It must honour ctx
+// (its deadline is the operation's timeout); an error may carry a code
+// through an ErrorCode() string method.
+type Executor func(ctx context.Context, op Operation) (Result, error)
+
+// Store makes operations durable. Every method returns only once its write
+// is durable. The queue calls Append before acknowledging a submit and
+// MarkRunning before calling the executor, so that after a crash nothing
+// acknowledged is lost and nothing is executed twice.
+type Store interface {
+	// Append records a new, queued operation.
+	Append(ctx context.Context, op Operation) error
+	// MarkRunning records that op id starts at the given time.
+	MarkRunning(ctx context.Context, id string, at time.Time) error
+	// Finish records an operation's final state (success, failed or
+	// cancelled) with its result and error.
+	Finish(ctx context.Context, op Operation) error
+	// Get returns a recorded operation, or ErrNotFound.
+	Get(ctx context.Context, id string) (Operation, error)
+	// FindByKey returns the newest operation recorded on terminal with the
+	// idempotency key, submitted at or after since, or ErrNotFound.
+	FindByKey(ctx context.Context, terminal, key string, since time.Time) (Operation, error)
+	// Unfinished returns the operations recorded queued or running, in Seq
+	// order, for recovery at start.
+	Unfinished(ctx context.Context) ([]Operation, error)
+}
+
+// Observer is told of every change. It is called with the queue's lock held
+// and in order, so it must be quick, must not block and must not call back
+// into the queue (metrics counters, a non-blocking event fan-out).
+type Observer interface {
+	// OperationChanged is called when an operation is queued, starts,
+	// or finishes.
+	OperationChanged(op Operation)
+	// LaneChanged is called when a lane's state changes.
+	LaneChanged(terminal string, state LaneState)
+}
+
+// Clock is the queue's source of time, injected so that tests decide when
+// deadlines, expiries and evictions happen.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc.
+type Timer interface {
+	// Stop prevents the call if it has not happened; it reports whether
+	// it prevented it.
+	Stop() bool
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+func (RealClock) Now() time.Time { return time.Now() }
+
+func (RealClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+type nopObserver struct{}
+
+func (nopObserver) OperationChanged(Operation)    {}
+func (nopObserver) LaneChanged(string, LaneState) {}
+
+// Observers fans one change out to several observers, in order.
+type Observers []Observer
+
+func (os Observers) OperationChanged(op Operation) {
+	for _, o := range os {
+		o.OperationChanged(op)
+	}
+}
+
+func (os Observers) LaneChanged(terminal string, state LaneState) {
+	for _, o := range os {
+		o.LaneChanged(terminal, state)
+	}
+}
