@@ -1,0 +1,328 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// lane is one terminal's queue and its single worker. Its fields are
+// guarded by Queue.mu; only the worker goroutine runs operations.
+type lane struct {
+	name string
+	exec Executor
+	heap opHeap
+	// reserved counts submits whose journal write is under way: they
+	// count towards MaxSize so that concurrent submits cannot overfill it.
+	reserved int
+	paused   bool
+	stopping bool
+	current  *entry // the entry being executed, nil when none
+	stuckOn  string // why the lane is stuck, "" when it is not
+	counts   Counts // Success, Failed, Cancelled since start
+	state    LaneState
+	wake     chan struct{} // buffered(1): "look at the heap again"
+}
+
+// count adds a finished operation to the lane's counts.
+func (l *lane) count(s Status) {
+	switch s {
+	case StatusSuccess:
+		l.counts.Success++
+	case StatusFailed:
+		l.counts.Failed++
+	case StatusCancelled:
+		l.counts.Cancelled++
+	}
+}
+
+// signal wakes the worker without blocking.
+func (l *lane) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// currentState derives the lane's state. Called with Queue.mu held.
+func (l *lane) currentState() LaneState {
+	switch {
+	case l.stuckOn != "":
+		return LaneStuck
+	case l.current != nil:
+		return LaneRunning
+	case l.stopping:
+		return LaneStopped
+	case l.paused:
+		return LanePaused
+	default:
+		return LaneIdle
+	}
+}
+
+// noteState tells the observer when the lane's state changed. Called with
+// Queue.mu held.
+func (q *Queue) noteState(l *lane) {
+	if s := l.currentState(); s != l.state {
+		l.state = s
+		q.obs.LaneChanged(l.name, s)
+	}
+}
+
+// work is a lane's worker: it runs the lane's operations one at a time,
+// highest priority first, until Shutdown.
+func (q *Queue) work(l *lane) {
+	for {
+		e := q.next(l)
+		if e == nil {
+			return
+		}
+		q.run(l, e)
+	}
+}
+
+// next blocks until the lane has an operation it may start, claims it and
+// returns it; nil when the lane is stopping.
+func (q *Queue) next(l *lane) *entry {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if l.stopping {
+			q.noteState(l)
+			return nil
+		}
+		if !l.paused && len(l.heap) > 0 {
+			e := l.heap.pop()
+			now := q.clock.Now()
+			if !e.op.ExpireAt.IsZero() && !now.Before(e.op.ExpireAt) {
+				// Its expiry timer has not fired yet; do its work here.
+				final := q.beginSettle(e, StatusCancelled, CodeExpired, "expired before it started (expire_after)", Result{})
+				q.mu.Unlock()
+				q.commitSettle(e, final)
+				q.mu.Lock()
+				continue
+			}
+			if e.expiry != nil {
+				e.expiry.Stop()
+			}
+			e.settling = true // nobody may cancel it from here on
+			l.current = e
+			q.noteState(l)
+			return e
+		}
+		q.noteState(l)
+		q.mu.Unlock()
+		<-l.wake
+		q.mu.Lock()
+	}
+}
+
+// outcome is what an executor gave back.
+type outcome struct {
+	res Result
+	err error
+}
+
+// run executes one claimed entry: journal "running" first, then execute
+// within the deadline, then journal the final state. The lane takes nothing
+// else until the executor has returned, even after a timeout.
+func (q *Queue) run(l *lane, e *entry) {
+	defer func() {
+		q.mu.Lock()
+		l.current = nil
+		q.noteState(l)
+		q.mu.Unlock()
+	}()
+
+	started := q.clock.Now()
+	if err := q.store.MarkRunning(context.WithoutCancel(q.runCtx), e.op.ID, started); err != nil {
+		// Without the running record a crash could run it twice: refuse.
+		q.log.Error("journal an operation as running; it was not executed", "operation_id", e.op.ID,
+			"name", e.op.Name, "terminal", l.name, "err", err)
+		q.mu.Lock()
+		final := q.beginSettle(e, StatusFailed, CodeInternal, "not executed: could not journal it as running: "+err.Error(), Result{})
+		q.mu.Unlock()
+		q.commitSettle(e, final)
+		return
+	}
+	q.mu.Lock()
+	e.op.Status = StatusRunning
+	e.op.StartedAt = started
+	op := e.op
+	q.obs.OperationChanged(op)
+	q.mu.Unlock()
+
+	timeout := op.Timeout
+	if timeout <= 0 {
+		timeout = q.cfg.DefaultTimeout
+	}
+	ctx, cancel := q.withTimeout(q.runCtx, timeout)
+	defer cancel()
+
+	results := make(chan outcome, 1)
+	go func() { results <- q.execute(ctx, l, op) }()
+
+	var out outcome
+	select {
+	case out = <-results:
+	case <-ctx.Done():
+		select {
+		case out = <-results: // it gave up with the deadline, as it should
+		default:
+			q.finish(e, outcome{err: context.Cause(ctx)}, ctx)
+			q.waitStuck(l, e, results)
+			return
+		}
+	}
+	q.finish(e, out, ctx)
+}
+
+// waitStuck waits for an executor that outlived its deadline: its operation
+// has been failed already, but the terminal is not free until it returns.
+func (q *Queue) waitStuck(l *lane, e *entry, results <-chan outcome) {
+	q.mu.Lock()
+	l.stuckOn = fmt.Sprintf("operation %s (%s) passed its deadline at %s and its driver has not returned",
+		e.op.ID, e.op.Name, q.clock.Now().UTC().Format(time.RFC3339))
+	q.noteState(l)
+	q.mu.Unlock()
+	q.log.Warn("lane is stuck: driver has not returned after the deadline; nothing else runs on this terminal until it does",
+		"terminal", l.name, "operation_id", e.op.ID, "name", e.op.Name)
+
+	late := <-results
+
+	q.mu.Lock()
+	l.stuckOn = ""
+	q.mu.Unlock()
+	if late.err == nil {
+		q.log.Error("driver finished after the operation was failed for its deadline: check the account",
+			"terminal", l.name, "operation_id", e.op.ID, "name", e.op.Name, "message", late.res.Message)
+	} else {
+		q.log.Warn("driver returned after the deadline", "terminal", l.name, "operation_id", e.op.ID, "err", late.err)
+	}
+}
+
+// execute calls the executor, turning a panic into an internal failure.
+func (q *Queue) execute(ctx context.Context, l *lane, op Operation) (out outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			q.log.Error("executor panicked", "terminal", l.name, "operation_id", op.ID, "name", op.Name,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			out = outcome{err: &codedError{code: CodeInternal, msg: fmt.Sprintf("internal error: %v", v)}}
+		}
+	}()
+	res, err := l.exec(ctx, op)
+	return outcome{res: res, err: err}
+}
+
+// finish settles a run entry with its outcome.
+func (q *Queue) finish(e *entry, out outcome, ctx context.Context) {
+	q.mu.Lock()
+	var final Operation
+	if out.err == nil {
+		final = q.beginSettle(e, StatusSuccess, "", "", out.res)
+	} else {
+		code := errorCode(out.err, ctx, e.op.SideEffect)
+		final = q.beginSettle(e, StatusFailed, code, errorMessage(code, out.err), out.res)
+	}
+	q.mu.Unlock()
+	q.commitSettle(e, final)
+}
+
+// errorCode classifies an executor's error. A deadline or shutdown makes an
+// operation with side effects outcome_unknown: it may have reached the
+// broker, so it must be reconciled, never retried blindly.
+func errorCode(err error, ctx context.Context, sideEffect bool) string {
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) && coded.ErrorCode() != "" {
+		return coded.ErrorCode()
+	}
+	if ctx.Err() != nil {
+		if sideEffect {
+			return CodeOutcomeUnknown
+		}
+		if errors.Is(context.Cause(ctx), errShutdown) {
+			return CodeInterrupted
+		}
+		return CodeTimeout
+	}
+	return CodeInternal
+}
+
+func errorMessage(code string, err error) string {
+	switch {
+	case errors.Is(err, errShutdown):
+		return "interrupted by shutdown: " + err.Error()
+	case code == CodeOutcomeUnknown && errors.Is(err, context.DeadlineExceeded):
+		return "deadline passed while the terminal was working: the outcome is unknown, check the account before retrying"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline passed before the terminal answered"
+	}
+	return err.Error()
+}
+
+// codedError is an error with a code, for the queue's own failures.
+type codedError struct{ code, msg string }
+
+func (e *codedError) Error() string     { return e.msg }
+func (e *codedError) ErrorCode() string { return e.code }
+
+// withTimeout gives an execution its deadline from the queue's clock, so a
+// fake clock decides when it passes.
+func (q *Queue) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, wall := q.clock.(RealClock); wall {
+		return context.WithTimeout(parent, d)
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	t := q.clock.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
+}
+
+// Pause holds a lane (or every lane when terminal is ""): the running
+// operation finishes, nothing new starts until Resume.
+func (q *Queue) Pause(terminal string) error { return q.setPaused(terminal, true) }
+
+// Resume releases a paused lane (or every lane when terminal is "").
+func (q *Queue) Resume(terminal string) error { return q.setPaused(terminal, false) }
+
+func (q *Queue) setPaused(terminal string, paused bool) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	lanes := q.laneOrder
+	if terminal != "" {
+		if _, ok := q.lanes[terminal]; !ok {
+			return fmt.Errorf("%w %q", ErrUnknownTerminal, terminal)
+		}
+		lanes = []string{terminal}
+	}
+	for _, name := range lanes {
+		l := q.lanes[name]
+		l.paused = paused
+		q.noteState(l)
+		l.signal()
+	}
+	return nil
+}
+
+// Stats counts the operations overall and per lane.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var s Stats
+	for _, name := range q.laneOrder {
+		l := q.lanes[name]
+		ls := LaneStats{Counts: l.counts, Terminal: name, Paused: l.paused, State: l.currentState(), StuckOn: l.stuckOn}
+		ls.Queued = len(l.heap) + l.reserved
+		if l.current != nil && l.stuckOn == "" {
+			ls.Running = 1
+			ls.Current = l.current.op.ID
+		}
+		s.add(ls.Counts)
+		s.Lanes = append(s.Lanes, ls)
+	}
+	return s
+}

@@ -1,0 +1,87 @@
+package queue
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// MemStore is a Store that keeps everything in memory: for tests and for
+// running without a journal. Nothing survives the process.
+type MemStore struct {
+	mu  sync.Mutex
+	ops map[string]Operation
+}
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore { return &MemStore{ops: make(map[string]Operation)} }
+
+func (s *MemStore) Append(_ context.Context, op Operation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ops[op.ID] = op
+	return nil
+}
+
+func (s *MemStore) MarkRunning(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op, ok := s.ops[id]
+	if !ok {
+		return ErrNotFound
+	}
+	op.Status = StatusRunning
+	op.StartedAt = at
+	s.ops[id] = op
+	return nil
+}
+
+func (s *MemStore) Finish(_ context.Context, op Operation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ops[op.ID]; !ok {
+		return ErrNotFound
+	}
+	s.ops[op.ID] = op
+	return nil
+}
+
+func (s *MemStore) Get(_ context.Context, id string) (Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op, ok := s.ops[id]
+	if !ok {
+		return Operation{}, ErrNotFound
+	}
+	return op, nil
+}
+
+func (s *MemStore) FindByKey(_ context.Context, terminal, key string, since time.Time) (Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found Operation
+	for _, op := range s.ops {
+		if op.Terminal == terminal && op.IdempotencyKey == key && !op.SubmittedAt.Before(since) &&
+			(found.ID == "" || op.Seq > found.Seq) {
+			found = op
+		}
+	}
+	if found.ID == "" {
+		return Operation{}, ErrNotFound
+	}
+	return found, nil
+}
+
+func (s *MemStore) Unfinished(context.Context) ([]Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Operation
+	for _, op := range s.ops {
+		if !op.Status.Final() {
+			out = append(out, op)
+		}
+	}
+	slices.SortFunc(out, func(a, b Operation) int { return int(a.Seq) - int(b.Seq) })
+	return out, nil
+}

@@ -1,0 +1,540 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config sets the queue's limits. Zero values take the defaults.
+type Config struct {
+	// MaxSize bounds the queued operations of each lane (default 1000).
+	MaxSize int
+	// DefaultTimeout bounds an execution without its own timeout (30s).
+	DefaultTimeout time.Duration
+	// ResultTTL keeps finished operations in memory (3h); after that they
+	// are answered from the Store.
+	ResultTTL time.Duration
+	// KeyTTL is how long an idempotency key is remembered (24h).
+	KeyTTL time.Duration
+	// ResumeMaxAge: at recovery, queued operations older than this expire
+	// instead of running (10m).
+	ResumeMaxAge time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxSize <= 0 {
+		c.MaxSize = 1000
+	}
+	if c.DefaultTimeout <= 0 {
+		c.DefaultTimeout = 30 * time.Second
+	}
+	if c.ResultTTL <= 0 {
+		c.ResultTTL = 3 * time.Hour
+	}
+	if c.KeyTTL < 24*time.Hour {
+		c.KeyTTL = 24 * time.Hour
+	}
+	if c.ResumeMaxAge <= 0 {
+		c.ResumeMaxAge = 10 * time.Minute
+	}
+	return c
+}
+
+// Lane names a terminal and the executor that works on it.
+type Lane struct {
+	Terminal string
+	Execute  Executor
+}
+
+// Deps are the queue's collaborators. Clock and Store are required.
+type Deps struct {
+	Clock    Clock
+	Store    Store
+	Observer Observer     // nil: nobody is told
+	Logger   *slog.Logger // nil: discard
+}
+
+// Queue is the set of lanes with the operations they hold.
+type Queue struct {
+	cfg   Config
+	clock Clock
+	store Store
+	obs   Observer
+	log   *slog.Logger
+
+	// runCtx is the parent of every execution; Shutdown cancels it when
+	// the running operations do not finish in time.
+	runCtx    context.Context
+	cancelRun context.CancelCauseFunc
+	closing   chan struct{} // closed by Shutdown: waiters are released
+	workers   sync.WaitGroup
+
+	mu        sync.Mutex
+	lanes     map[string]*lane
+	laneOrder []string
+	ops       map[string]*entry // queued, running and recently finished
+	keys      map[keyRef]*entry // idempotency keys of the entries in ops
+	finished  []*entry          // in finish order, for eviction
+	seq       uint64
+	closed    bool
+	started   bool
+	sweep     Timer
+}
+
+// entry is the queue's mutable record of one operation.
+type entry struct {
+	op    Operation // guarded by Queue.mu
+	lane  *lane
+	index int // in lane.heap, -1 when not queued there
+
+	done  chan struct{} // closed when op is final and durable
+	acked chan struct{} // closed when the submit is durable or has failed
+	// ackErr is why the submit failed; read after acked is closed.
+	ackErr error
+	// settling: a final state is being journaled; nobody else may move it.
+	settling bool
+	expiry   Timer
+}
+
+type keyRef struct{ terminal, key string }
+
+// errShutdown is the cause given to executions cut short by Shutdown.
+var errShutdown = errors.New("brokerd is shutting down")
+
+// New builds a queue with one lane per terminal, in order: the first is the
+// default. Call Recover (optional) and then Start.
+func New(cfg Config, lanes []Lane, deps Deps) (*Queue, error) {
+	if deps.Clock == nil || deps.Store == nil {
+		return nil, errors.New("queue: clock and store are required")
+	}
+	if len(lanes) == 0 {
+		return nil, errors.New("queue: at least one lane is required")
+	}
+	q := &Queue{
+		cfg:     cfg.withDefaults(),
+		clock:   deps.Clock,
+		store:   deps.Store,
+		obs:     deps.Observer,
+		log:     deps.Logger,
+		closing: make(chan struct{}),
+		lanes:   make(map[string]*lane, len(lanes)),
+		ops:     make(map[string]*entry),
+		keys:    make(map[keyRef]*entry),
+	}
+	if q.obs == nil {
+		q.obs = nopObserver{}
+	}
+	if q.log == nil {
+		q.log = slog.New(slog.DiscardHandler)
+	}
+	q.runCtx, q.cancelRun = context.WithCancelCause(context.Background())
+	for _, l := range lanes {
+		if l.Terminal == "" || l.Execute == nil {
+			return nil, errors.New("queue: a lane needs a terminal name and an executor")
+		}
+		if _, dup := q.lanes[l.Terminal]; dup {
+			return nil, fmt.Errorf("queue: terminal %q is listed twice", l.Terminal)
+		}
+		q.lanes[l.Terminal] = &lane{name: l.Terminal, exec: l.Execute, wake: make(chan struct{}, 1), state: LaneIdle}
+		q.laneOrder = append(q.laneOrder, l.Terminal)
+	}
+	return q, nil
+}
+
+// Start starts one worker per lane and the eviction sweep. The workers run
+// until Shutdown.
+func (q *Queue) Start() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.started || q.closed {
+		return
+	}
+	q.started = true
+	for _, name := range q.laneOrder {
+		l := q.lanes[name]
+		q.workers.Add(1)
+		go func() {
+			defer q.workers.Done()
+			q.work(l)
+		}()
+	}
+	q.armSweep()
+}
+
+// Terminals lists the lanes' terminals; the first is the default.
+func (q *Queue) Terminals() []string { return append([]string(nil), q.laneOrder...) }
+
+// Submit queues an operation once it is durable, or returns the operation an
+// earlier submit with the same idempotency key made.
+func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
+	if req.Priority < MinPriority || req.Priority > MaxPriority {
+		return Submitted{}, ErrInvalidPriority
+	}
+	l, err := q.lane(req.Terminal)
+	if err != nil {
+		return Submitted{}, err
+	}
+	hash := payloadHash(l.name, req.Name, req.Params)
+	if req.IdempotencyKey != "" {
+		if s, found, err := q.replay(ctx, l, req.IdempotencyKey, hash); found || err != nil {
+			return s, err
+		}
+	}
+
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return Submitted{}, ErrClosed
+	}
+	ref := keyRef{l.name, req.IdempotencyKey}
+	if req.IdempotencyKey != "" {
+		if _, raced := q.keys[ref]; raced {
+			// Another submit with this key got in between: answer as it.
+			q.mu.Unlock()
+			return q.Submit(ctx, req)
+		}
+	}
+	if len(l.heap)+l.reserved >= q.cfg.MaxSize {
+		q.mu.Unlock()
+		return Submitted{}, ErrQueueFull
+	}
+	now := q.clock.Now()
+	q.seq++
+	e := &entry{
+		lane:  l,
+		index: -1,
+		done:  make(chan struct{}),
+		acked: make(chan struct{}),
+		op: Operation{
+			ID:             uuid.Must(uuid.NewV7()).String(),
+			Name:           req.Name,
+			Terminal:       l.name,
+			Params:         req.Params,
+			Priority:       req.Priority,
+			Status:         StatusQueued,
+			SubmittedAt:    now,
+			Timeout:        req.Timeout,
+			SideEffect:     req.SideEffect,
+			IdempotencyKey: req.IdempotencyKey,
+			PayloadHash:    hash,
+			Seq:            q.seq,
+		},
+	}
+	if req.ExpireAfter > 0 {
+		e.op.ExpireAt = now.Add(req.ExpireAfter)
+	}
+	l.reserved++
+	if req.IdempotencyKey != "" {
+		q.keys[ref] = e
+	}
+	q.mu.Unlock()
+
+	// The acknowledgement waits for the journal; the lock does not.
+	err = q.store.Append(ctx, e.op)
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l.reserved--
+	if err != nil {
+		if req.IdempotencyKey != "" {
+			delete(q.keys, ref)
+		}
+		e.ackErr = err
+		close(e.acked)
+		return Submitted{}, fmt.Errorf("journal the operation: %w", err)
+	}
+	q.enqueue(e)
+	close(e.acked)
+	return Submitted{Operation: e.op, Position: l.heap.position(e)}, nil
+}
+
+// enqueue puts a durable entry in its lane. Called with q.mu held.
+func (q *Queue) enqueue(e *entry) {
+	l := e.lane
+	q.ops[e.op.ID] = e
+	l.heap.push(e)
+	if !e.op.ExpireAt.IsZero() {
+		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
+	}
+	q.obs.OperationChanged(e.op)
+	l.signal()
+}
+
+// replay answers a submit whose idempotency key was seen before, in memory
+// or in the journal. found is false when the key is new.
+func (q *Queue) replay(ctx context.Context, l *lane, key, hash string) (s Submitted, found bool, err error) {
+	q.mu.Lock()
+	e, ok := q.keys[keyRef{l.name, key}]
+	q.mu.Unlock()
+	if ok {
+		// The first submit may still be writing its journal record.
+		select {
+		case <-e.acked:
+		case <-ctx.Done():
+			return Submitted{}, true, ctx.Err()
+		}
+		if e.ackErr != nil {
+			return Submitted{}, false, nil // it failed: this one is new
+		}
+		q.mu.Lock()
+		op, pos := e.op, -1
+		if e.index >= 0 {
+			pos = l.heap.position(e)
+		}
+		q.mu.Unlock()
+		return duplicate(op, pos, hash)
+	}
+	op, err := q.store.FindByKey(ctx, l.name, key, q.clock.Now().Add(-q.cfg.KeyTTL))
+	if errors.Is(err, ErrNotFound) {
+		return Submitted{}, false, nil
+	}
+	if err != nil {
+		return Submitted{}, true, fmt.Errorf("look up idempotency key: %w", err)
+	}
+	return duplicate(op, -1, hash)
+}
+
+func duplicate(op Operation, pos int, hash string) (Submitted, bool, error) {
+	if op.PayloadHash != hash {
+		return Submitted{Operation: op}, true, ErrKeyConflict
+	}
+	return Submitted{Operation: op, Position: pos, Duplicate: true}, true, nil
+}
+
+// payloadHash identifies what was asked, so that a reused idempotency key
+// with another payload is told apart from a retry.
+func payloadHash(terminal, name string, params []byte) string {
+	h := sha256.New()
+	h.Write([]byte(terminal))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write(params)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (q *Queue) lane(terminal string) (*lane, error) {
+	if terminal == "" {
+		terminal = q.laneOrder[0]
+	}
+	l, ok := q.lanes[terminal]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTerminal, terminal)
+	}
+	return l, nil
+}
+
+// Get returns the operation as it is now, from memory or the journal.
+func (q *Queue) Get(ctx context.Context, id string) (Operation, error) {
+	q.mu.Lock()
+	e, ok := q.ops[id]
+	var op Operation
+	if ok {
+		op = e.op
+	}
+	q.mu.Unlock()
+	if ok {
+		return op, nil
+	}
+	return q.store.Get(ctx, id)
+}
+
+// Wait blocks until the operation is final and returns it. It returns early
+// with ctx's error, or with ErrClosed when the queue shuts down first.
+func (q *Queue) Wait(ctx context.Context, id string) (Operation, error) {
+	q.mu.Lock()
+	e, ok := q.ops[id]
+	q.mu.Unlock()
+	if !ok {
+		return q.store.Get(ctx, id)
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return q.snapshot(e), ctx.Err()
+	case <-q.closing:
+		select {
+		case <-e.done: // finished while shutting down
+		default:
+			return q.snapshot(e), ErrClosed
+		}
+	}
+	return q.snapshot(e), nil
+}
+
+func (q *Queue) snapshot(e *entry) Operation {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return e.op
+}
+
+// Cancel cancels a queued operation. A running or finished one gives
+// ErrNotCancellable with its current state.
+func (q *Queue) Cancel(ctx context.Context, id string) (Operation, error) {
+	q.mu.Lock()
+	e, ok := q.ops[id]
+	if !ok {
+		q.mu.Unlock()
+		op, err := q.store.Get(ctx, id)
+		if err != nil {
+			return Operation{}, err
+		}
+		return op, ErrNotCancellable
+	}
+	if e.op.Status != StatusQueued || e.settling || !e.lane.heap.remove(e) {
+		op := e.op
+		q.mu.Unlock()
+		return op, ErrNotCancellable
+	}
+	final := q.beginSettle(e, StatusCancelled, CodeCancelled, "cancelled by client", Result{})
+	q.mu.Unlock()
+
+	if err := q.store.Finish(ctx, final); err != nil {
+		// Not journaled: after a restart it would run. Put it back.
+		q.mu.Lock()
+		e.settling = false
+		if !q.closed {
+			e.lane.heap.push(e)
+			e.lane.signal()
+		}
+		op := e.op
+		q.mu.Unlock()
+		return op, fmt.Errorf("journal the cancel (the operation is still queued): %w", err)
+	}
+	q.endSettle(e, final)
+	return final, nil
+}
+
+// expire cancels e if it is still queued when its expire_after passes.
+func (q *Queue) expire(e *entry) {
+	q.mu.Lock()
+	if e.op.Status != StatusQueued || e.settling || !e.lane.heap.remove(e) {
+		q.mu.Unlock()
+		return
+	}
+	final := q.beginSettle(e, StatusCancelled, CodeExpired, "expired before it started (expire_after)", Result{})
+	q.mu.Unlock()
+	q.commitSettle(e, final)
+}
+
+// beginSettle claims e for its final state and returns that state. Called
+// with q.mu held; e is in no heap.
+func (q *Queue) beginSettle(e *entry, status Status, code, msg string, res Result) Operation {
+	e.settling = true
+	if e.expiry != nil {
+		e.expiry.Stop()
+	}
+	final := e.op
+	final.Status = status
+	final.ErrorCode = code
+	final.Error = msg
+	final.Result = res.Data
+	final.Message = res.Message
+	final.FinishedAt = q.clock.Now()
+	return final
+}
+
+// commitSettle journals a final state and publishes it. A journal failure
+// is logged, not hidden: the record then still says queued or running, and
+// recovery resolves it (expired or interrupted), never by running it again.
+func (q *Queue) commitSettle(e *entry, final Operation) {
+	if err := q.store.Finish(context.WithoutCancel(q.runCtx), final); err != nil {
+		q.log.Error("journal the final state of an operation", "operation_id", final.ID,
+			"name", final.Name, "terminal", final.Terminal, "status", final.Status, "err", err)
+	}
+	q.endSettle(e, final)
+}
+
+// endSettle makes the final state visible and releases the waiters.
+func (q *Queue) endSettle(e *entry, final Operation) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e.op = final
+	e.settling = false
+	e.lane.count(final.Status)
+	close(e.done)
+	q.finished = append(q.finished, e)
+	q.obs.OperationChanged(final)
+	q.evict()
+}
+
+// evict forgets finished entries older than ResultTTL; the journal still
+// answers for them. Called with q.mu held.
+func (q *Queue) evict() {
+	cutoff := q.clock.Now().Add(-q.cfg.ResultTTL)
+	n := 0
+	for n < len(q.finished) && !q.finished[n].op.FinishedAt.After(cutoff) {
+		e := q.finished[n]
+		delete(q.ops, e.op.ID)
+		if k := e.op.IdempotencyKey; k != "" && q.keys[keyRef{e.op.Terminal, k}] == e {
+			delete(q.keys, keyRef{e.op.Terminal, k})
+		}
+		q.finished[n] = nil
+		n++
+	}
+	if n > 0 {
+		q.finished = append(q.finished[:0], q.finished[n:]...)
+	}
+}
+
+// armSweep schedules the next eviction pass, for quiet times when no
+// operation finishes. Called with q.mu held.
+func (q *Queue) armSweep() {
+	every := min(q.cfg.ResultTTL/10, time.Minute)
+	q.sweep = q.clock.AfterFunc(every, func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if q.closed {
+			return
+		}
+		q.evict()
+		q.armSweep()
+	})
+}
+
+// Shutdown stops taking submits, lets each lane's running operation finish
+// and stops the workers; queued operations stay in the journal for the next
+// start. When ctx ends first, the running executions are cancelled and
+// Shutdown returns ctx's error without waiting further.
+func (q *Queue) Shutdown(ctx context.Context) error {
+	q.mu.Lock()
+	if !q.closed {
+		q.closed = true
+		close(q.closing)
+		if q.sweep != nil {
+			q.sweep.Stop()
+		}
+		for _, l := range q.lanes {
+			l.stopping = true
+			l.signal()
+			for _, e := range l.heap {
+				if e.expiry != nil {
+					e.expiry.Stop()
+				}
+			}
+		}
+	}
+	q.mu.Unlock()
+
+	stopped := make(chan struct{})
+	go func() {
+		q.workers.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		q.cancelRun(errShutdown)
+		return nil
+	case <-ctx.Done():
+		q.cancelRun(errShutdown)
+		return fmt.Errorf("running operations did not finish: %w", ctx.Err())
+	}
+}
