@@ -163,3 +163,16 @@ type Stats struct {
 	Counts
 	Lanes []LaneStats `json:"-"`
 }
+
+// HistoryFilter selects journaled operations for the history listing.
+// Zero fields do not filter. Since/Until bound SubmittedAt (inclusive since,
+// exclusive until). Results are newest first.
+type HistoryFilter struct {
+	Status   Status
+	Name     string
+	Terminal string
+	Since    time.Time
+	Until    time.Time
+	Limit    int // 1..1000; 0 means 100
+	Offset   int
+}
