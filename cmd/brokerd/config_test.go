@@ -1,0 +1,85 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestShippedConfigLoads(t *testing.T) {
+	cfg, err := loadConfig("../../config.toml", func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("the shipped config.toml must load: %v", err)
+	}
+	if cfg.API.Host != "127.0.0.1" || cfg.API.Port != 7648 {
+		t.Errorf("api = %s:%d, want 127.0.0.1:7648", cfg.API.Host, cfg.API.Port)
+	}
+	if len(cfg.Terminals) != 1 || cfg.Terminals[0].Driver != "sim" {
+		t.Errorf("terminals = %+v, want one sim", cfg.Terminals)
+	}
+	if cfg.Queue.OperationTimeout.Duration != 30*time.Second || cfg.Queue.ResultTTL.Duration != 3*time.Hour {
+		t.Errorf("queue durations = %v, %v", cfg.Queue.OperationTimeout, cfg.Queue.ResultTTL)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	const sim = "\n[[terminals]]\nname = \"sim\"\ndriver = \"sim\"\n"
+	tests := []struct {
+		name, toml, want string
+	}{
+		{"unknown key", "[api]\nhots = \"x\"\n" + sim, "unknown key api.hots (line 2)"},
+		{"unknown table", "[queue]\nmax_size = 5\n[qeueu]\nx = 1\n" + sim, "unknown key qeueu"},
+		{"mistyped value", "[api]\nport = \"seven\"\n" + sim, "api.port"},
+		{"bad duration", "[queue]\noperation_timeout = \"30 seconds\"\n" + sim, "not a duration"},
+		{"duration as number", "[queue]\noperation_timeout = 30\n" + sim, "queue.operation_timeout"},
+		{"no terminals", "[api]\nport = 1\n", "no [[terminals]]"},
+		{"duplicate terminal", sim + sim, "used twice"},
+		{"open host without key", "[api]\nhost = \"0.0.0.0\"\n" + sim, "no API key is set"},
+		{"bad scope", "[[api.keys]]\nkey = \"k\"\nscopes = [\"root\"]\n" + sim, "\"root\" is not a scope"},
+		{"bad level", "[log]\nlevel = \"loud\"\n" + sim, "log.level"},
+		{"negative max_size", "[queue]\nmax_size = 0\n" + sim, "queue.max_size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte(tt.toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(path, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAPIKeyFromEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(path, []byte("[api]\nhost = \"0.0.0.0\"\n[[terminals]]\nname = \"sim\"\ndriver = \"sim\"\n"), 0o600)
+	env := func(k string) string {
+		if k == "API_KEY" {
+			return "from-env"
+		}
+		return ""
+	}
+	cfg, err := loadConfig(path, env)
+	if err != nil {
+		t.Fatalf("API_KEY must satisfy the key requirement: %v", err)
+	}
+	if cfg.API.Key != "from-env" {
+		t.Errorf("key = %q, want from-env", cfg.API.Key)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "::1": true, "localhost": true, "127.1.2.3": true,
+		"0.0.0.0": false, "": false, "192.168.1.5": false, "::": false,
+	} {
+		if got := isLoopback(host); got != want {
+			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
