@@ -1,10 +1,21 @@
 // Package plugins holds one plugin per operation: a declarative parameter
 // schema, written once, that drives validation at submit, the operation
 // listing and the API docs, and an Execute against a terminal.
+//
+// The A-share set (the 15 operations of EasyTHS) lives in one file per
+// operation (buy.go, sell.go, …); the rules they share (stock codes, lots,
+// price ticks, the notional cap) are in rules.go, the schema engine in
+// validate.go, the tables that return_type str/markdown render in table.go.
 package plugins
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/brokerd/brokerd/automation"
 )
@@ -29,13 +40,25 @@ type Param struct {
 	Description   string `json:"description"`    // Chinese, as EasyTHS documents it
 	DescriptionEn string `json:"description_en"` // English
 	Example       any    `json:"example,omitempty"`
+
+	pattern *regexp.Regexp // Pattern, compiled when the plugin is registered
 }
+
+// The parameter types a schema may use.
+const (
+	TypeString  = "string"
+	TypeInteger = "integer"
+	TypeNumber  = "number"
+	TypeBoolean = "boolean"
+)
 
 // FieldError names one bad field and says why it is bad.
 type FieldError struct {
 	Field  string `json:"field"`
 	Reason string `json:"reason"`
 }
+
+func (e FieldError) String() string { return e.Field + ": " + e.Reason }
 
 // Result is what an operation returns: the data scripts read, and a message
 // a person reads.
@@ -44,32 +67,146 @@ type Result struct {
 	Message string
 }
 
+// Call is one execution of a plugin.
+type Call struct {
+	Terminal automation.Terminal
+	// Params are validated, defaults filled in.
+	Params Params
+	// Now is the instant the execution starts: results are stamped with
+	// it and relative time ranges (近一周, …) count back from it.
+	Now time.Time
+	// ClientOrderID is the caller's idempotency key; order plugins pass
+	// it to the venue as the client order id.
+	ClientOrderID string
+}
+
 // Plugin is one operation.
 type Plugin struct {
-	Name          string
+	Name          string // the operation name: "buy"
+	Title         string // EasyTHS's plugin name: "BuyOperation"
 	Description   string // Chinese
 	DescriptionEn string
 	Version       string
 	Params        []Param
+	// Example is a valid params object, shown in the API docs.
+	Example map[string]any
 	// SideEffect marks operations that change the account (orders, cancels,
 	// repo, condition orders): a timeout of one is an unknown outcome.
 	SideEffect bool
 	// Check applies rules that span fields (lot size by code, notional
 	// cap, profit above loss) to params already validated one by one and
-	// with defaults filled in.
+	// with defaults filled in. A field that failed on its own is absent
+	// from p, so Check must look before it leans on one.
 	Check func(p Params) []FieldError
+	// Accepts reports whether a terminal is of the kind the plugin drives
+	// (a StockBroker for the A-share set); nil accepts every terminal.
+	Accepts func(t automation.Terminal) bool
 	// Execute carries the operation out on a terminal.
-	Execute func(ctx context.Context, t automation.Terminal, p Params) (Result, error)
+	Execute func(ctx context.Context, c Call) (Result, error)
 }
 
 // Params are validated parameters, defaults filled in, keyed by name.
-// Numbers are float64 or int64 as the schema types them; strings are strings.
+// Strings are string, integers int64, numbers float64, booleans bool;
+// an optional parameter without a default is absent.
 type Params map[string]any
 
-// Registry knows every plugin by name.
+// JSON is the canonical encoding of p: keys sorted, so that the same
+// request always encodes (and hashes) the same. Params made by Validate
+// always encode; a hand-made map holding something JSON cannot carry (NaN)
+// encodes as null, which no operation with a required field accepts.
+func (p Params) JSON() json.RawMessage {
+	if p == nil {
+		return json.RawMessage("{}")
+	}
+	b, err := json.Marshal(map[string]any(p)) // maps marshal with sorted keys
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+func (p Params) str(name string) string {
+	s, _ := p[name].(string)
+	return s
+}
+
+func (p Params) int(name string) int64 {
+	n, _ := p[name].(int64)
+	return n
+}
+
+func (p Params) float(name string) float64 {
+	f, _ := p[name].(float64)
+	return f
+}
+
+func (p Params) has(name string) bool {
+	_, ok := p[name]
+	return ok
+}
+
+// ErrUnknownOperation is returned (wrapped with the name) for an operation
+// no plugin implements.
+var ErrUnknownOperation = &automation.Error{Code: "unknown_operation", Message: "unknown operation"}
+
+// ValidationError is the error for parameters that do not pass their
+// schema; it lists every bad field.
+type ValidationError struct {
+	Operation string
+	Fields    []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.String()
+	}
+	return fmt.Sprintf("invalid parameters for %s: %s", e.Operation, strings.Join(parts, "; "))
+}
+
+// ErrorCode makes the queue and the server report invalid_params.
+func (e *ValidationError) ErrorCode() string { return "invalid_params" }
+
+// Registry knows every plugin by name. It is read-only once built and safe
+// for concurrent use.
 type Registry struct {
 	plugins map[string]*Plugin
 	order   []string
+
+	// Now is the registry's clock: Execute stamps results with it and
+	// turns time ranges into dates with it. Tests set it; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// NewRegistry returns a registry of the 15 A-share operations, in the order
+// of automation.StockOperations.
+func NewRegistry() *Registry {
+	r := &Registry{plugins: make(map[string]*Plugin), Now: time.Now}
+	for _, p := range []*Plugin{
+		buyPlugin(), sellPlugin(), marketBuyPlugin(), marketSellPlugin(),
+		holdingQueryPlugin(), fundsQueryPlugin(), orderQueryPlugin(), orderCancelPlugin(),
+		historicalCommissionQueryPlugin(), reverseRepoBuyPlugin(), reverseRepoQueryPlugin(),
+		conditionBuyPlugin(), stopLossProfitPlugin(), conditionOrderQueryPlugin(), conditionOrderCancelPlugin(),
+	} {
+		r.register(p)
+	}
+	return r
+}
+
+// register adds p, compiling its patterns. The plugins are this package's
+// own, so a broken schema is a programming error caught by every test.
+func (r *Registry) register(p *Plugin) {
+	if _, dup := r.plugins[p.Name]; dup {
+		panic("plugins: duplicate plugin " + p.Name)
+	}
+	for i := range p.Params {
+		if p.Params[i].Pattern != "" {
+			p.Params[i].pattern = regexp.MustCompile(p.Params[i].Pattern)
+		}
+	}
+	r.plugins[p.Name] = p
+	r.order = append(r.order, p.Name)
 }
 
 // Lookup returns the named plugin.
@@ -80,3 +217,103 @@ func (r *Registry) Lookup(name string) (*Plugin, bool) {
 
 // Names lists the plugins in registration order.
 func (r *Registry) Names() []string { return append([]string(nil), r.order...) }
+
+func (r *Registry) unknown(name string) error {
+	return fmt.Errorf("%w %q (known operations: %s)", ErrUnknownOperation, name, strings.Join(r.order, ", "))
+}
+
+// Validate checks raw params (a JSON object; empty or null means none)
+// against the named operation's schema. It returns the normalized params,
+// or every bad field; the error is only for an unknown operation.
+func (r *Registry) Validate(name string, raw json.RawMessage) (Params, []FieldError, error) {
+	p, ok := r.plugins[name]
+	if !ok {
+		return nil, nil, r.unknown(name)
+	}
+	params, errs := p.Validate(raw)
+	return params, errs, nil
+}
+
+// Supported reports whether terminal t can carry out the named operation:
+// the plugin exists, drives terminals of t's kind, and t's driver says yes.
+func (r *Registry) Supported(name string, t automation.Terminal) bool {
+	p, ok := r.plugins[name]
+	if !ok || t == nil {
+		return false
+	}
+	if p.Accepts != nil && !p.Accepts(t) {
+		return false
+	}
+	return t.Supports(name)
+}
+
+// ExecOptions carries what an execution may need beyond its params.
+type ExecOptions struct {
+	// ClientOrderID is passed to the venue with orders (the idempotency
+	// key), so that an unknown outcome can be reconciled.
+	ClientOrderID string
+}
+
+// Execute validates raw again (it is normally the canonical JSON stored at
+// submit) and runs the named operation on t. It returns ErrUnknownOperation
+// for an unknown name, an error wrapping automation.ErrUnsupported when t
+// cannot carry the operation out, a *ValidationError for bad params, and
+// otherwise what the plugin returns.
+func (r *Registry) Execute(ctx context.Context, t automation.Terminal, name string, raw json.RawMessage) (Result, error) {
+	return r.ExecuteWith(ctx, t, name, raw, ExecOptions{})
+}
+
+// ExecuteWith is Execute with options.
+func (r *Registry) ExecuteWith(ctx context.Context, t automation.Terminal, name string, raw json.RawMessage, opts ExecOptions) (Result, error) {
+	p, ok := r.plugins[name]
+	if !ok {
+		return Result{}, r.unknown(name)
+	}
+	if !r.Supported(name, t) {
+		return Result{}, unsupported(t, name)
+	}
+	params, errs := p.Validate(raw)
+	if len(errs) > 0 {
+		return Result{}, &ValidationError{Operation: name, Fields: errs}
+	}
+	// Nothing is sent once the caller has given up.
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	return p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID})
+}
+
+func (r *Registry) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+func unsupported(t automation.Terminal, name string) error {
+	if t == nil {
+		return &automation.Error{Code: automation.CodeUnsupported, Message: "no terminal to run " + name, Err: automation.ErrUnsupported}
+	}
+	return &automation.Error{
+		Code:    automation.CodeUnsupported,
+		Message: fmt.Sprintf("terminal %q (driver %s) does not support %s", t.Name(), t.Driver(), name),
+		Err:     automation.ErrUnsupported,
+	}
+}
+
+// paramNames lists the names of p's parameters in schema order.
+func (p *Plugin) paramNames() []string {
+	names := make([]string, len(p.Params))
+	for i, q := range p.Params {
+		names[i] = q.Name
+	}
+	return names
+}
+
+func (p *Plugin) param(name string) (*Param, bool) {
+	i := slices.IndexFunc(p.Params, func(q Param) bool { return q.Name == name })
+	if i < 0 {
+		return nil, false
+	}
+	return &p.Params[i], true
+}
