@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/brokerd/brokerd/queue"
+)
+
+// History paging bounds.
+const (
+	DefaultHistoryLimit = 100
+	MaxHistoryLimit     = 1000
+)
+
+// HistoryFilter selects journaled operations. Zero fields do not filter.
+type HistoryFilter struct {
+	Status   queue.Status
+	Name     string
+	Terminal string
+	// Since and Until bound submitted_at: Since <= submitted_at < Until.
+	Since time.Time
+	Until time.Time
+	// Limit is the page size, 1 to MaxHistoryLimit; 0 means
+	// DefaultHistoryLimit. Offset skips that many of the newest matches.
+	Limit  int
+	Offset int
+}
+
+// FilterError names a HistoryFilter field that is out of bounds. Its
+// ErrorCode is "invalid_params", for the HTTP layer.
+type FilterError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FilterError) Error() string     { return "history filter " + e.Field + ": " + e.Reason }
+func (e *FilterError) ErrorCode() string { return "invalid_params" }
+
+// normalize checks f and fills in the default limit.
+func (f HistoryFilter) normalize() (HistoryFilter, error) {
+	switch f.Status {
+	case "", queue.StatusQueued, queue.StatusRunning, queue.StatusSuccess, queue.StatusFailed, queue.StatusCancelled:
+	default:
+		return f, &FilterError{"status", fmt.Sprintf("%q is not one of queued, running, success, failed, cancelled", f.Status)}
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultHistoryLimit
+	}
+	if f.Limit < 1 || f.Limit > MaxHistoryLimit {
+		return f, &FilterError{"limit", fmt.Sprintf("must be between 1 and %d, got %d", MaxHistoryLimit, f.Limit)}
+	}
+	if f.Offset < 0 {
+		return f, &FilterError{"offset", fmt.Sprintf("must not be negative, got %d", f.Offset)}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return f, &FilterError{"until", fmt.Sprintf("must be after since (%s), got %s",
+			f.Since.Format(time.RFC3339), f.Until.Format(time.RFC3339))}
+	}
+	return f, nil
+}
+
+// where gives f's WHERE clause (with its leading space) and arguments.
+func (f HistoryFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if f.Name != "" {
+		add("name = ?", f.Name)
+	}
+	if f.Terminal != "" {
+		add("terminal = ?", f.Terminal)
+	}
+	if !f.Since.IsZero() {
+		add("submitted_at >= ?", clampNanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("submitted_at < ?", clampNanos(f.Until))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// History returns one page of the operations f selects, newest first (by
+// submission, then Seq), and how many match in all.
+func (s *Store) History(ctx context.Context, f HistoryFilter) ([]queue.Operation, int, error) {
+	f, err := f.normalize()
+	if err != nil {
+		return nil, 0, err
+	}
+	where, args := f.where()
+	var (
+		ops   []queue.Operation
+		total int
+	)
+	// One read transaction, so that the page and the total agree.
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM operations`+where, args...).Scan(&total); err != nil {
+			return err
+		}
+		if f.Offset >= total {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+operationColumns+` FROM operations`+where+`
+			ORDER BY submitted_at DESC, seq DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		if err != nil {
+			return err
+		}
+		ops, err = scanAll(rows)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("journal: read history: %w", err)
+	}
+	return ops, total, nil
+}
+
+// defaultPruneBatch bounds the rows one Prune transaction deletes, so that
+// the writes queued behind it wait for one short transaction at most.
+const defaultPruneBatch = 500
+
+// Prune deletes the finished operations submitted before before, and
+// returns how many it deleted. It never deletes a queued or running one.
+// It deletes in small transactions through the writer, so that submits go
+// on between them; on a ctx error it stops between two of them and returns
+// what it has deleted so far. Idempotency keys go with their operations:
+// callers keep at least a day (the keys' promised lifetime).
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	if before.IsZero() {
+		return 0, nil
+	}
+	cutoff := clampNanos(before)
+	var total int64
+	for {
+		n, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+			res, err := tx.ExecContext(ctx, `DELETE FROM operations WHERE rowid IN (
+				SELECT rowid FROM operations
+				WHERE submitted_at < ? AND status IN ('success', 'failed', 'cancelled')
+				ORDER BY submitted_at LIMIT ?)`, cutoff, s.pruneBatch)
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("journal: prune: %w", err)
+		}
+		if n < int64(s.pruneBatch) {
+			return total, nil
+		}
+	}
+}

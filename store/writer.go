@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+const (
+	// maxBatch bounds the records of one transaction, so that one commit
+	// never holds its first caller back for long.
+	maxBatch = 256
+	// writeQueueDepth is how many writes may wait for the writer; beyond
+	// it callers wait to enqueue (and may give up through their ctx).
+	writeQueueDepth = 1024
+)
+
+// A write is one caller's change, applied by the writer goroutine inside a
+// batch's transaction. apply returns a *recordError for a failure of its own
+// that leaves the transaction usable; any other error fails the batch.
+type write struct {
+	apply func(ctx context.Context, tx *sql.Tx) (int64, error)
+	done  chan writeResult // buffered: the writer never blocks on a caller
+}
+
+type writeResult struct {
+	n   int64 // rows affected, for Prune
+	err error
+}
+
+// recordError is a write's own failure (a missing row, a forbidden state
+// change, a constraint) that SQLite undid alone: statements are atomic, so
+// the other writes of the batch still commit.
+type recordError struct{ err error }
+
+func (e *recordError) Error() string { return e.err.Error() }
+
+// submit hands apply to the writer and waits for the commit of the
+// transaction that holds it. ctx bounds only the wait to be enqueued: once
+// the writer has the write, it is committed or reported failed, never
+// abandoned half way, so that an error always means "not recorded".
+func (s *Store) submit(ctx context.Context, apply func(ctx context.Context, tx *sql.Tx) (int64, error)) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("nothing recorded: %w", err)
+	}
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	w := &write{apply: apply, done: make(chan writeResult, 1)}
+	select {
+	case s.writes <- w:
+		s.leave()
+	case <-ctx.Done():
+		s.leave()
+		return 0, fmt.Errorf("nothing recorded: %w", ctx.Err())
+	}
+	if h := s.hooks.enqueued; h != nil {
+		h()
+	}
+	r := <-w.done
+	return r.n, r.err
+}
+
+// runWriter is the writer goroutine, started by Open. It ends when Close
+// closes s.writes, after committing every write handed to it.
+func (s *Store) runWriter() {
+	defer close(s.writerDone)
+	batch := make([]*write, 0, maxBatch)
+	results := make([]writeResult, maxBatch)
+	for first := range s.writes {
+		if h := s.hooks.gathering; h != nil {
+			h()
+		}
+		batch = append(batch[:0], first)
+		batch = gather(s.writes, batch)
+		err := s.commit(batch, results)
+		if h := s.hooks.committed; h != nil {
+			h(len(batch))
+		}
+		for i, w := range batch {
+			if err != nil {
+				w.done <- writeResult{err: err}
+			} else {
+				w.done <- results[i]
+			}
+			batch[i] = nil
+		}
+	}
+}
+
+// gather adds the writes that are already waiting, without waiting for
+// more: the batch is whatever arrived while the previous commit was syncing.
+func gather(writes <-chan *write, batch []*write) []*write {
+	for len(batch) < maxBatch {
+		select {
+		case w, ok := <-writes:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, w)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit applies batch in one transaction, in order. It returns an error
+// when the transaction did not commit: then none of the batch is recorded.
+func (s *Store) commit(batch []*write, results []writeResult) error {
+	ctx := context.Background() // the writes are accepted: see submit
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal write failed, nothing recorded: %w", err)
+	}
+	for i, w := range batch {
+		n, err := w.apply(ctx, tx)
+		var rec *recordError
+		switch {
+		case errors.As(err, &rec):
+			results[i] = writeResult{err: rec.err}
+		case err != nil:
+			tx.Rollback() //nolint:errcheck // the write's error says more
+			return fmt.Errorf("journal write failed, nothing recorded: %w", err)
+		default:
+			results[i] = writeResult{n: n}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal commit failed, nothing recorded: %w", err)
+	}
+	return nil
+}
