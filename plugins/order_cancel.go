@@ -40,7 +40,7 @@ func orderCancelPlugin() *Plugin {
 				Example:       "all",
 			},
 			{
-				Name: "contract_no", Type: TypeString, Pattern: `^[0-9A-Za-z_-]{1,32}$`,
+				Name: "contract_no", Type: TypeString, Pattern: contractNoPattern,
 				Description:   "合同编号,指定则只撤销这一笔委托(买入/卖出结果中的 contract_no)",
 				DescriptionEn: "contract number (合同编号) of the one order to cancel, as buy/sell returned it in contract_no",
 				Example:       "1001",

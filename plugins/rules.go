@@ -13,6 +13,15 @@ import (
 // stockCodePattern: a code is six digits, always sent as a string.
 const stockCodePattern = `^[0-9]{6}$`
 
+// contractNoPattern: a contract number (合同编号) as brokers write them.
+const contractNoPattern = `^[0-9A-Za-z_-]{1,32}$`
+
+// patternMeanings says in words what a pattern asks for.
+var patternMeanings = map[string]string{
+	stockCodePattern:  `a stock code of 6 digits such as "600000" or "000001"`,
+	contractNoPattern: "a contract number (合同编号) of 1 to 32 letters, digits, - or _, as buy and sell return it in contract_no",
+}
+
 // maxOrderValue caps price × quantity of one order, in CNY.
 const maxOrderValue = 10_000_000
 

@@ -3,9 +3,7 @@ package plugins
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"regexp"
 	"slices"
@@ -107,6 +105,9 @@ func (p *Plugin) unknownFields(fields map[string]json.RawMessage) []FieldError {
 			unknown = append(unknown, k)
 		}
 	}
+	if len(unknown) == 0 {
+		return nil
+	}
 	slices.Sort(unknown)
 	var accepts string
 	if len(p.Params) == 0 {
@@ -123,7 +124,7 @@ func (p *Plugin) unknownFields(fields map[string]json.RawMessage) []FieldError {
 
 // splitObject reads a JSON object into its members without interpreting
 // them. It reports bad JSON, a non-object and repeated keys as field
-// errors on "params".
+// errors on "params". The members are sub-slices of raw.
 func splitObject(raw json.RawMessage) (map[string]json.RawMessage, []FieldError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -135,32 +136,94 @@ func splitObject(raw json.RawMessage) (map[string]json.RawMessage, []FieldError)
 	if !json.Valid(raw) {
 		return nil, []FieldError{{Field: "params", Reason: "is not valid JSON"}}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // the opening brace
-		return nil, []FieldError{{Field: "params", Reason: "is not valid JSON"}}
-	}
-	fields := make(map[string]json.RawMessage)
+	// raw is one valid object from here on, which keeps the walk simple.
+	fields := make(map[string]json.RawMessage, 4)
 	var errs []FieldError
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, []FieldError{{Field: "params", Reason: "is not valid JSON"}}
-		}
-		key, _ := tok.(string) // object keys are always strings in valid JSON
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return nil, []FieldError{{Field: "params", Reason: "is not valid JSON"}}
-		}
-		if _, dup := fields[key]; dup {
-			errs = append(errs, FieldError{Field: "params." + clip(key), Reason: "is given more than once; give each parameter once"})
+	for i := 1; ; {
+		i = skipSpace(raw, i)
+		switch raw[i] {
+		case '}':
+			return fields, errs
+		case ',':
+			i++
 			continue
 		}
-		fields[key] = value
+		end := stringEnd(raw, i)
+		key := decodeString(raw[i:end])
+		i = skipSpace(raw, end) + 1 // past the colon
+		i = skipSpace(raw, i)
+		end = valueEnd(raw, i)
+		if _, dup := fields[key]; dup {
+			errs = append(errs, FieldError{Field: "params." + clip(key), Reason: "is given more than once; give each parameter once"})
+		} else {
+			fields[key] = json.RawMessage(raw[i:end])
+		}
+		i = end
 	}
-	if _, err := dec.Token(); err != nil && !errors.Is(err, io.EOF) { // the closing brace
-		return nil, []FieldError{{Field: "params", Reason: "is not valid JSON"}}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
-	return fields, errs
+	return i
+}
+
+// stringEnd returns the index just past the string that starts at b[i].
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index just past the value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = stringEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for j := i; j < len(b); j++ { // a number, true, false or null
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return j
+		}
+	}
+	return len(b)
+}
+
+// decodeString reads a valid JSON string literal. Most are plain ASCII or
+// UTF-8 without escapes and are copied as they are; the rest go through
+// encoding/json, which also turns invalid UTF-8 into U+FFFD.
+func decodeString(lit []byte) string {
+	inner := lit[1 : len(lit)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner)
+	}
+	var s string
+	_ = json.Unmarshal(lit, &s) // lit is valid JSON
+	return s
 }
 
 // read interprets one member. present is false for a parameter that is
@@ -216,10 +279,7 @@ func (q *Param) readString(value json.RawMessage) (any, string) {
 		}
 		return nil, "must be a string" + q.exampleHint() + ", not " + jsonKind(value)
 	}
-	var s string
-	if err := json.Unmarshal(value, &s); err != nil {
-		return nil, "must be a string" + q.exampleHint()
-	}
+	s := decodeString(value)
 	if q.pattern != nil && !q.pattern.MatchString(s) {
 		return nil, fmt.Sprintf("must be %s, got %q", q.patternMeaning(), clip(s))
 	}
@@ -287,8 +347,8 @@ func (q *Param) numberText(value json.RawMessage) (string, string) {
 	case c == '-' || c >= '0' && c <= '9':
 		return string(value), ""
 	case c == '"':
-		var s string
-		if err := json.Unmarshal(value, &s); err != nil || len(s) > maxNumericString || !plainDecimal.MatchString(s) {
+		s := decodeString(value)
+		if len(s) > maxNumericString || !plainDecimal.MatchString(s) {
 			return "", fmt.Sprintf("must be %s%s, got the string %q", what, q.exampleHint(), clip(s))
 		}
 		return s, ""
@@ -370,8 +430,8 @@ func (q *Param) exampleHint() string {
 }
 
 func (q *Param) patternMeaning() string {
-	if q.Pattern == stockCodePattern {
-		return "a stock code of 6 digits such as \"600000\" or \"000001\""
+	if m, ok := patternMeanings[q.Pattern]; ok {
+		return m
 	}
 	return "text matching " + q.Pattern
 }
