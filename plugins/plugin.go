@@ -6,6 +6,19 @@
 // operation (buy.go, sell.go, …); the rules they share (stock codes, lots,
 // price ticks, the notional cap) are in rules.go, the schema engine in
 // validate.go, the tables that return_type str/markdown render in table.go.
+//
+// Decisions a script author meets (details where they are made):
+//   - Every bad field is reported at once, as params.<name> with a reason;
+//     unknown and repeated parameters are errors (validate.go).
+//   - Numbers may be sent as strings in plain decimal notation ("10.50");
+//     stock codes must be strings, never numbers (validate.go).
+//   - A price with more decimals than its tick allows is refused, never
+//     rounded (rules.go).
+//   - null, and "" for an optional string, mean "not given".
+//   - Params.JSON is canonical (sorted keys, defaults filled in), so the
+//     same request always hashes the same.
+//   - return_type json and dict give rows; str and markdown a table, as a
+//     string, in the same key of the result (table.go).
 package plugins
 
 import (
