@@ -47,15 +47,23 @@ const maxNumericString = 40
 // Validate checks raw params against p's schema and rules. It returns the
 // normalized params, defaults filled in, or the list of every bad field.
 func (p *Plugin) Validate(raw json.RawMessage) (Params, []FieldError) {
-	fields, errs := splitObject(raw)
-	if errs != nil {
+	fields, errs, ok := splitObject(raw)
+	if !ok {
 		return nil, errs
 	}
+	// A repeated unknown key is reported as unknown only.
+	errs = slices.DeleteFunc(errs, func(e FieldError) bool {
+		_, known := p.param(strings.TrimPrefix(e.Field, "params."))
+		return !known
+	})
 
 	out := make(Params, len(p.Params))
 	for i := range p.Params {
 		q := &p.Params[i]
 		value, given := fields[q.Name]
+		if given && value == nil {
+			continue // given more than once: already reported
+		}
 		v, present, reason := q.read(value, given)
 		switch {
 		case reason != "":
@@ -123,27 +131,28 @@ func (p *Plugin) unknownFields(fields map[string]json.RawMessage) []FieldError {
 }
 
 // splitObject reads a JSON object into its members without interpreting
-// them. It reports bad JSON, a non-object and repeated keys as field
-// errors on "params". The members are sub-slices of raw.
-func splitObject(raw json.RawMessage) (map[string]json.RawMessage, []FieldError) {
+// them; the members are sub-slices of raw. ok is false for input that is
+// no object at all (bad JSON, an array, …), reported on "params". A key
+// given more than once is reported and left in fields with a nil value, so
+// that the other fields are still checked.
+func splitObject(raw json.RawMessage) (fields map[string]json.RawMessage, errs []FieldError, ok bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
+		return nil, nil, true
 	}
 	if raw[0] != '{' {
-		return nil, []FieldError{{Field: "params", Reason: "must be a JSON object such as {\"stock_code\": \"600000\"}, not " + jsonKind(raw)}}
+		return nil, []FieldError{{Field: "params", Reason: "must be a JSON object such as {\"stock_code\": \"600000\"}, not " + jsonKind(raw)}}, false
 	}
 	if !json.Valid(raw) {
-		return nil, []FieldError{{Field: "params", Reason: "is not valid JSON"}}
+		return nil, []FieldError{{Field: "params", Reason: "is not valid JSON"}}, false
 	}
 	// raw is one valid object from here on, which keeps the walk simple.
-	fields := make(map[string]json.RawMessage, 4)
-	var errs []FieldError
+	fields = make(map[string]json.RawMessage, 4)
 	for i := 1; ; {
 		i = skipSpace(raw, i)
 		switch raw[i] {
 		case '}':
-			return fields, errs
+			return fields, errs, true
 		case ',':
 			i++
 			continue
@@ -153,8 +162,11 @@ func splitObject(raw json.RawMessage) (map[string]json.RawMessage, []FieldError)
 		i = skipSpace(raw, end) + 1 // past the colon
 		i = skipSpace(raw, i)
 		end = valueEnd(raw, i)
-		if _, dup := fields[key]; dup {
-			errs = append(errs, FieldError{Field: "params." + clip(key), Reason: "is given more than once; give each parameter once"})
+		if v, dup := fields[key]; dup {
+			if v != nil { // reported once however often it repeats
+				errs = append(errs, FieldError{Field: "params." + clip(key), Reason: "is given more than once; give each parameter once"})
+			}
+			fields[key] = nil
 		} else {
 			fields[key] = json.RawMessage(raw[i:end])
 		}

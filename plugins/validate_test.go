@@ -171,6 +171,8 @@ func TestValidateBuyAndSell(t *testing.T) {
 				errs: []bad{{"params.alpha", "unknown parameter"}, {"params.zeta", "unknown parameter"}}},
 			{name: "a key given twice", op: op, raw: `{"stock_code":"600000","price":10.5,"price":11,"quantity":100}`,
 				errs: []bad{{"params.price", "more than once"}}},
+			{name: "a key given thrice and other errors", op: op, raw: `{"stock_code":"6","price":1,"price":2,"price":"x","quantity":100,"x":1,"x":2}`,
+				errs: []bad{{"params.stock_code", "6 digits"}, {"params.price", "more than once"}, {"params.x", "unknown parameter"}}},
 			{name: "deep nesting", op: op, raw: `{"stock_code":"600000","price":` + strings.Repeat("[", 500) + strings.Repeat("]", 500) + `,"quantity":100}`,
 				errs: []bad{{"params.price", "not an array"}}},
 		}...)
