@@ -92,6 +92,13 @@ func (f HistoryFilter) where() (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+func historyCount(where string) string { return `SELECT count(*) FROM operations` + where }
+
+func historyPage(where string) string {
+	return `SELECT ` + operationColumns + ` FROM operations` + where + `
+		ORDER BY submitted_at DESC, seq DESC LIMIT ? OFFSET ?`
+}
+
 // History returns one page of the operations f selects, newest first (by
 // submission, then Seq), and how many match in all.
 func (s *Store) History(ctx context.Context, f HistoryFilter) ([]queue.Operation, int, error) {
@@ -106,14 +113,13 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]queue.Operation
 	)
 	// One read transaction, so that the page and the total agree.
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM operations`+where, args...).Scan(&total); err != nil {
+		if err := tx.QueryRowContext(ctx, historyCount(where), args...).Scan(&total); err != nil {
 			return err
 		}
 		if f.Offset >= total {
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+operationColumns+` FROM operations`+where+`
-			ORDER BY submitted_at DESC, seq DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		rows, err := tx.QueryContext(ctx, historyPage(where), append(args, f.Limit, f.Offset)...)
 		if err != nil {
 			return err
 		}
@@ -130,6 +136,14 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]queue.Operation
 // the writes queued behind it wait for one short transaction at most.
 const defaultPruneBatch = 500
 
+// pruneFinished deletes one batch. It has no ORDER BY: every match goes
+// eventually, and sorting them all to pick the oldest batch would cost a
+// sort of the whole backlog per batch.
+const pruneFinished = `DELETE FROM operations WHERE rowid IN (
+	SELECT rowid FROM operations
+	WHERE submitted_at < ? AND status IN ('success', 'failed', 'cancelled')
+	LIMIT ?)`
+
 // Prune deletes the finished operations submitted before before, and
 // returns how many it deleted. It never deletes a queued or running one.
 // It deletes in small transactions through the writer, so that submits go
@@ -144,10 +158,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
 		n, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-			res, err := tx.ExecContext(ctx, `DELETE FROM operations WHERE rowid IN (
-				SELECT rowid FROM operations
-				WHERE submitted_at < ? AND status IN ('success', 'failed', 'cancelled')
-				ORDER BY submitted_at LIMIT ?)`, cutoff, s.pruneBatch)
+			res, err := tx.ExecContext(ctx, pruneFinished, cutoff, s.pruneBatch)
 			if err != nil {
 				return 0, err
 			}

@@ -39,7 +39,7 @@ func (s *Store) SaveLedger(ctx context.Context, terminal string, state []byte) e
 	}
 	state = append([]byte(nil), state...) // the caller may reuse its buffer once we return, or before
 	_, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sim_ledger (terminal, state, updated_at) VALUES (?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO sim_ledger (terminal, state, updated_at) VALUES (?, coalesce(?, x''), ?)
 			ON CONFLICT (terminal) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
 			terminal, state, s.now().UnixNano())
 		return 0, err

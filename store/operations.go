@@ -20,8 +20,27 @@ import (
 const operationColumns = `id, seq, name, terminal, params, priority, status, result, message, error, error_code,
 	submitted_at, started_at, finished_at, timeout_ns, expire_at, side_effect, idempotency_key, payload_hash`
 
-const insertOperation = `INSERT INTO operations (` + operationColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// The statements on operations (the query plans test checks their indexes).
+const (
+	insertOperation = `INSERT INTO operations (` + operationColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	markRunning = `UPDATE operations SET status = 'running', started_at = ?
+		WHERE id = ? AND status = 'queued'`
+	finishOperation = `UPDATE operations
+		SET status = ?, result = ?, message = ?, error = ?, error_code = ?,
+			started_at = coalesce(?, started_at), finished_at = ?
+		WHERE id = ? AND status IN ('queued', 'running')`
+	selectStatus = `SELECT status FROM operations WHERE id = ?`
+	selectByID   = `SELECT ` + operationColumns + ` FROM operations WHERE id = ?`
+	// idempotency_key <> '' lets SQLite use the partial index operations_key.
+	selectByKey = `SELECT ` + operationColumns + ` FROM operations
+		WHERE terminal = ? AND idempotency_key = ? AND idempotency_key <> '' AND submitted_at >= ?
+		ORDER BY submitted_at DESC, seq DESC LIMIT 1`
+	// Served by operations_status; the unfinished are few (bounded by the
+	// queues), so sorting them is cheap.
+	selectUnfinished = `SELECT ` + operationColumns + ` FROM operations
+		WHERE status IN ('queued', 'running') ORDER BY seq`
+)
 
 // Append records a new operation, which must be queued. It returns once the
 // record is durable.
@@ -89,12 +108,11 @@ func (s *Store) MarkRunning(ctx context.Context, id string, at time.Time) error 
 		return fmt.Errorf("journal: cannot mark operation %s running: bad start time %v", id, at)
 	}
 	_, err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE operations SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'`, started, id)
+		res, err := tx.ExecContext(ctx, markRunning, started, id)
 		if err != nil {
 			return 0, err
 		}
-		return 0, expectOneRow(ctx, tx, res, id, "mark it running")
+		return 0, expectOneRow(ctx, tx, res, id, "mark operation "+id+" running")
 	})
 	return err
 }
@@ -118,15 +136,12 @@ func (s *Store) Finish(ctx context.Context, op queue.Operation) error {
 		return fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
 	}
 	_, err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-		res, err := tx.ExecContext(ctx, `UPDATE operations
-			SET status = ?, result = ?, message = ?, error = ?, error_code = ?,
-				started_at = coalesce(?, started_at), finished_at = ?
-			WHERE id = ? AND status IN ('queued', 'running')`,
+		res, err := tx.ExecContext(ctx, finishOperation,
 			string(op.Status), result, op.Message, op.Error, op.ErrorCode, started, finished, op.ID)
 		if err != nil {
 			return 0, err
 		}
-		return 0, expectOneRow(ctx, tx, res, op.ID, "finish it")
+		return 0, expectOneRow(ctx, tx, res, op.ID, "finish operation "+op.ID)
 	})
 	return err
 }
@@ -139,14 +154,14 @@ func expectOneRow(ctx context.Context, tx *sql.Tx, res sql.Result, id, change st
 		return err
 	}
 	var status string
-	err = tx.QueryRowContext(ctx, `SELECT status FROM operations WHERE id = ?`, id).Scan(&status)
+	err = tx.QueryRowContext(ctx, selectStatus, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &recordError{queue.ErrNotFound}
 	}
 	if err != nil {
 		return err
 	}
-	return &recordError{fmt.Errorf("journal: cannot %s: operation %s is already %s: %w", change, id, status, ErrConflict)}
+	return &recordError{fmt.Errorf("journal: cannot %s: it is already %s: %w", change, status, ErrConflict)}
 }
 
 // Get returns the recorded operation id, or queue.ErrNotFound.
@@ -155,7 +170,7 @@ func (s *Store) Get(ctx context.Context, id string) (queue.Operation, error) {
 		return queue.Operation{}, err
 	}
 	defer s.leave()
-	row := s.read.QueryRowContext(ctx, `SELECT `+operationColumns+` FROM operations WHERE id = ?`, id)
+	row := s.read.QueryRowContext(ctx, selectByID, id)
 	return scanOne(row)
 }
 
@@ -174,9 +189,7 @@ func (s *Store) FindByKey(ctx context.Context, terminal, key string, since time.
 		return queue.Operation{}, err
 	}
 	defer s.leave()
-	row := s.read.QueryRowContext(ctx, `SELECT `+operationColumns+` FROM operations
-		WHERE terminal = ? AND idempotency_key = ? AND idempotency_key <> '' AND submitted_at >= ?
-		ORDER BY submitted_at DESC, seq DESC LIMIT 1`, terminal, key, from)
+	row := s.read.QueryRowContext(ctx, selectByKey, terminal, key, from)
 	return scanOne(row)
 }
 
@@ -185,8 +198,7 @@ func (s *Store) FindByKey(ctx context.Context, terminal, key string, since time.
 func (s *Store) Unfinished(ctx context.Context) ([]queue.Operation, error) {
 	var ops []queue.Operation
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+operationColumns+` FROM operations
-			WHERE status IN ('queued', 'running') ORDER BY seq`)
+		rows, err := tx.QueryContext(ctx, selectUnfinished)
 		if err != nil {
 			return err
 		}

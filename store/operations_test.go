@@ -241,10 +241,10 @@ func TestFindByKey(t *testing.T) {
 		op("no-key", "sim", "", t0, 6),
 	)
 	tests := []struct {
-		name           string
-		terminal, key  string
-		since          time.Time
-		want           string // "" for ErrNotFound
+		name          string
+		terminal, key string
+		since         time.Time
+		want          string // "" for ErrNotFound
 	}{
 		{"newest of a key", "sim", "k1", time.Time{}, "new"},
 		{"since excludes older", "sim", "k1", t0.Add(-24 * time.Hour), "new"},

@@ -51,15 +51,15 @@ var migrations = []migration{
 				idempotency_key TEXT    NOT NULL DEFAULT '',
 				payload_hash    TEXT    NOT NULL DEFAULT ''
 			)`,
-			// Recovery at start: only the few unfinished rows are indexed.
-			`CREATE INDEX operations_unfinished ON operations (seq) WHERE status IN ('queued', 'running')`,
-			// History, newest first, unfiltered or by one filter; retention.
+			// History, newest first, unfiltered or by one filter. The status
+			// index also serves recovery (the few unfinished rows, sorted by
+			// seq) and retention (finished rows before a time).
 			`CREATE INDEX operations_submitted ON operations (submitted_at, seq)`,
 			`CREATE INDEX operations_status ON operations (status, submitted_at, seq)`,
 			`CREATE INDEX operations_name ON operations (name, submitted_at, seq)`,
 			`CREATE INDEX operations_terminal ON operations (terminal, submitted_at, seq)`,
 			// Idempotency keys, scoped per terminal; most operations have none.
-			`CREATE INDEX operations_key ON operations (terminal, idempotency_key, submitted_at) WHERE idempotency_key <> ''`,
+			`CREATE INDEX operations_key ON operations (terminal, idempotency_key, submitted_at, seq) WHERE idempotency_key <> ''`,
 			`CREATE TABLE sim_ledger (
 				terminal   TEXT    NOT NULL PRIMARY KEY,
 				state      BLOB    NOT NULL,
