@@ -477,11 +477,18 @@ func TestExecuteStopLossProfit(t *testing.T) {
 		t.Errorf("message = %q", res.Message)
 	}
 
+	stop.Quantity = 200
 	b = &fakeBroker{condition: stop}
-	mustExecute(t, b, automation.OpStopLossProfit, `{"stock_code":"600000","stop_loss_percent":3,"stop_profit_percent":5,"quantity":200}`)
+	data, _ = mustExecute(t, b, automation.OpStopLossProfit, `{"stock_code":"600000","stop_loss_percent":3,"stop_profit_percent":5,"quantity":200}`)
 	if b.conditionReq.Quantity != 200 {
 		t.Errorf("quantity = %d, want 200", b.conditionReq.Quantity)
 	}
+	wantValue(t, data, "quantity", 200.0)
+
+	// A broker that sells whatever is sellable when the order fires.
+	stop.Quantity = 0
+	data, _ = mustExecute(t, &fakeBroker{condition: stop}, automation.OpStopLossProfit, `{"stock_code":"600000","stop_loss_percent":3,"stop_profit_percent":5}`)
+	wantValue(t, data, "quantity", nil)
 }
 
 func TestExecuteConditionOrderQuery(t *testing.T) {

@@ -8,18 +8,19 @@ import (
 )
 
 // StopLossProfitResult is the data of stop_loss_profit: the seed's shape
-// plus the quantity the broker set (the whole sellable position when none
-// was given), expire_days and the condition order.
+// plus the quantity, expire_days and the condition order.
 type StopLossProfitResult struct {
-	StockCode         string                    `json:"stock_code"`
-	StopLossPercent   float64                   `json:"stop_loss_percent"`
-	StopProfitPercent float64                   `json:"stop_profit_percent"`
-	Quantity          int64                     `json:"quantity"`
-	ExpireDays        int64                     `json:"expire_days"`
-	Operation         string                    `json:"operation"`
-	Success           bool                      `json:"success"`
-	Message           string                    `json:"message"`
-	ConditionOrder    automation.ConditionOrder `json:"condition_order"`
+	StockCode         string  `json:"stock_code"`
+	StopLossPercent   float64 `json:"stop_loss_percent"`
+	StopProfitPercent float64 `json:"stop_profit_percent"`
+	// Quantity is the shares the order sells: null for the whole sellable
+	// position when it fires.
+	Quantity       *int64                    `json:"quantity"`
+	ExpireDays     int64                     `json:"expire_days"`
+	Operation      string                    `json:"operation"`
+	Success        bool                      `json:"success"`
+	Message        string                    `json:"message"`
+	ConditionOrder automation.ConditionOrder `json:"condition_order"`
 }
 
 // stop_loss_profit sets a stop-loss/stop-profit order on a holding (止盈止损).
@@ -76,11 +77,15 @@ func placeStopLossProfit(ctx context.Context, b automation.StockBroker, c Call) 
 	if err != nil {
 		return Result{}, err
 	}
-	if order.Quantity > 0 {
+	if order.Quantity > 0 { // the broker may have fixed it
 		quantity = order.Quantity
 	}
+	var sells *int64
+	if quantity > 0 {
+		sells = &quantity
+	}
 	data := StopLossProfitResult{
-		StockCode: code, StopLossPercent: loss, StopProfitPercent: gain, Quantity: quantity, ExpireDays: days,
+		StockCode: code, StopLossPercent: loss, StopProfitPercent: gain, Quantity: sells, ExpireDays: days,
 		Operation: automation.OpStopLossProfit, Success: true,
 		Message:        fmt.Sprintf("执行%s的止盈止损单成功", code),
 		ConditionOrder: order,
