@@ -567,6 +567,8 @@ func TestExecuteRefusals(t *testing.T) {
 	var invalid *ValidationError
 	if !errors.As(err, &invalid) || automation.CodeOf(err) != "invalid_params" || invalid.Fields[0].Field != "params.quantity" {
 		t.Errorf("bad params: err = %v, want a ValidationError on params.quantity", err)
+	} else if !strings.HasPrefix(err.Error(), "invalid parameters for buy: params.quantity: must be at least 100") {
+		t.Errorf("bad params: message %q", err)
 	}
 
 	cancelled, cancel := context.WithCancel(ctx)
