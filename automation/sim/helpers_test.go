@@ -1,0 +1,187 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/brokerd/brokerd/automation"
+)
+
+// clock is a settable sim clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(s string) *clock { return &clock{t: at(s)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = at(s)
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// at parses a Shanghai wall-clock time: "2026-01-05 10:00" (a Monday).
+func at(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, shanghai)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// memLedger is a Ledger in memory that can be told to fail.
+type memLedger struct {
+	mu      sync.Mutex
+	data    map[string][]byte
+	saves   int
+	failErr error // SaveLedger fails with it while set
+	loadErr error
+}
+
+func newMemLedger() *memLedger { return &memLedger{data: make(map[string][]byte)} }
+
+func (l *memLedger) LoadLedger(_ context.Context, terminal string) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.loadErr != nil {
+		return nil, l.loadErr
+	}
+	return l.data[terminal], nil
+}
+
+func (l *memLedger) SaveLedger(_ context.Context, terminal string, state []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failErr != nil {
+		return l.failErr
+	}
+	l.data[terminal] = append([]byte(nil), state...)
+	l.saves++
+	return nil
+}
+
+func (l *memLedger) failWith(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failErr = err
+}
+
+func (l *memLedger) saveCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.saves
+}
+
+// paper is the deterministic configuration: prices stay at their quotes.
+func paper(quotes map[string]float64) Options {
+	o := DefaultOptions()
+	o.Volatility = 0
+	o.Quotes = quotes
+	return o
+}
+
+func newSim(t testing.TB, opts Options, clk *clock, l Ledger) *Terminal {
+	t.Helper()
+	deps := Deps{Now: clk.Now}
+	if l != nil {
+		deps.Ledger = l
+	}
+	s, err := New("sim", opts, deps)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+func limit(code string, side automation.Side, price float64, qty int64) automation.OrderRequest {
+	return automation.OrderRequest{Code: code, Side: side, Kind: automation.Limit, Price: price, Quantity: qty}
+}
+
+func market(code string, side automation.Side, qty int64) automation.OrderRequest {
+	return automation.OrderRequest{Code: code, Side: side, Kind: automation.Market, Quantity: qty, Strategy: 3}
+}
+
+func mustPlace(t testing.TB, s *Terminal, req automation.OrderRequest) automation.Order {
+	t.Helper()
+	o, err := s.PlaceOrder(context.Background(), req)
+	if err != nil {
+		t.Fatalf("PlaceOrder(%+v): %v", req, err)
+	}
+	return o
+}
+
+func mustFunds(t testing.TB, s *Terminal) automation.Funds {
+	t.Helper()
+	f, err := s.Funds(context.Background())
+	if err != nil {
+		t.Fatalf("Funds: %v", err)
+	}
+	return f
+}
+
+func mustPosition(t testing.TB, s *Terminal, code string) (automation.Position, bool) {
+	t.Helper()
+	ps, err := s.Positions(context.Background())
+	if err != nil {
+		t.Fatalf("Positions: %v", err)
+	}
+	for _, p := range ps {
+		if p.Code == code {
+			return p, true
+		}
+	}
+	return automation.Position{}, false
+}
+
+func mustOrder(t testing.TB, s *Terminal, contractNo string) automation.Order {
+	t.Helper()
+	os, err := s.OrderHistory(context.Background(), automation.HistoryQuery{})
+	if err != nil {
+		t.Fatalf("OrderHistory: %v", err)
+	}
+	for _, o := range os {
+		if o.ContractNo == contractNo {
+			return o
+		}
+	}
+	t.Fatalf("no order %s", contractNo)
+	return automation.Order{}
+}
+
+func mustQuote(t testing.TB, s *Terminal, code string) float64 {
+	t.Helper()
+	p, err := s.Quote(code)
+	if err != nil {
+		t.Fatalf("Quote(%s): %v", code, err)
+	}
+	return p
+}
+
+// wantCode fails unless err carries the automation error code.
+func wantCode(t testing.TB, err error, code string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want code %s", code)
+	}
+	if got := automation.CodeOf(err); got != code {
+		t.Fatalf("error %q has code %s, want %s", err, got, code)
+	}
+}
+
+var errDiskFull = errors.New("disk full")
