@@ -158,7 +158,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
 		n, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-			res, err := tx.ExecContext(ctx, pruneFinished, cutoff, s.pruneBatch)
+			res, err := tx.StmtContext(ctx, s.stmts.prune).ExecContext(ctx, cutoff, s.pruneBatch)
 			if err != nil {
 				return 0, err
 			}

@@ -7,6 +7,13 @@ import (
 	"fmt"
 )
 
+const (
+	loadLedger = `SELECT state FROM sim_ledger WHERE terminal = ?`
+	// An empty state is bound as NULL by the driver: store it as x''.
+	saveLedger = `INSERT INTO sim_ledger (terminal, state, updated_at) VALUES (?, coalesce(?, x''), ?)
+		ON CONFLICT (terminal) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`
+)
+
 // LoadLedger returns the state the sim terminal named terminal saved last,
 // or nil and no error when it never saved one.
 func (s *Store) LoadLedger(ctx context.Context, terminal string) ([]byte, error) {
@@ -15,7 +22,7 @@ func (s *Store) LoadLedger(ctx context.Context, terminal string) ([]byte, error)
 	}
 	defer s.leave()
 	var state []byte
-	err := s.read.QueryRowContext(ctx, `SELECT state FROM sim_ledger WHERE terminal = ?`, terminal).Scan(&state)
+	err := s.stmts.loadLedger.QueryRowContext(ctx, terminal).Scan(&state)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
@@ -34,14 +41,8 @@ func (s *Store) SaveLedger(ctx context.Context, terminal string, state []byte) e
 	if terminal == "" {
 		return errors.New("journal: cannot save a ledger without a terminal name")
 	}
-	if state == nil {
-		state = []byte{}
-	}
-	state = append([]byte(nil), state...) // the caller may reuse its buffer once we return, or before
 	_, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sim_ledger (terminal, state, updated_at) VALUES (?, coalesce(?, x''), ?)
-			ON CONFLICT (terminal) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-			terminal, state, s.now().UnixNano())
+		_, err := tx.StmtContext(ctx, s.stmts.saveLedger).ExecContext(ctx, terminal, state, s.now().UnixNano())
 		return 0, err
 	})
 	if err != nil {

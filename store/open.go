@@ -123,7 +123,15 @@ func open(ctx context.Context, path string, lock *lockFile, opts Options) (*Stor
 		return nil, sqliteOpenError(path, err)
 	}
 
+	stmts, err := prepareStatements(ctx, writeDB, readDB)
+	if err != nil {
+		readDB.Close()
+		writeDB.Close()
+		return nil, sqliteOpenError(path, err)
+	}
+
 	s := &Store{
+		stmts:      stmts,
 		path:       path,
 		now:        opts.Now,
 		lock:       lock,

@@ -50,7 +50,7 @@ func (s *Store) Append(ctx context.Context, op queue.Operation) error {
 		return fmt.Errorf("journal: cannot append operation %q: %w", op.ID, err)
 	}
 	_, err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-		_, err := tx.ExecContext(ctx, insertOperation, args...)
+		_, err := tx.StmtContext(ctx, s.stmts.insert).ExecContext(ctx, args...)
 		switch constraint(err) {
 		case 0:
 			return 0, err
@@ -108,11 +108,11 @@ func (s *Store) MarkRunning(ctx context.Context, id string, at time.Time) error 
 		return fmt.Errorf("journal: cannot mark operation %s running: bad start time %v", id, at)
 	}
 	_, err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-		res, err := tx.ExecContext(ctx, markRunning, started, id)
+		res, err := tx.StmtContext(ctx, s.stmts.markRunning).ExecContext(ctx, started, id)
 		if err != nil {
 			return 0, err
 		}
-		return 0, expectOneRow(ctx, tx, res, id, "mark operation "+id+" running")
+		return 0, s.expectOneRow(ctx, tx, res, id, "mark operation "+id+" running")
 	})
 	return err
 }
@@ -136,25 +136,25 @@ func (s *Store) Finish(ctx context.Context, op queue.Operation) error {
 		return fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
 	}
 	_, err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
-		res, err := tx.ExecContext(ctx, finishOperation,
+		res, err := tx.StmtContext(ctx, s.stmts.finish).ExecContext(ctx,
 			string(op.Status), result, op.Message, op.Error, op.ErrorCode, started, finished, op.ID)
 		if err != nil {
 			return 0, err
 		}
-		return 0, expectOneRow(ctx, tx, res, op.ID, "finish operation "+op.ID)
+		return 0, s.expectOneRow(ctx, tx, res, op.ID, "finish operation "+op.ID)
 	})
 	return err
 }
 
 // expectOneRow explains an update that matched no row: the operation is not
 // recorded, or its recorded state forbids the change.
-func expectOneRow(ctx context.Context, tx *sql.Tx, res sql.Result, id, change string) error {
+func (s *Store) expectOneRow(ctx context.Context, tx *sql.Tx, res sql.Result, id, change string) error {
 	n, err := res.RowsAffected()
 	if err != nil || n == 1 {
 		return err
 	}
 	var status string
-	err = tx.QueryRowContext(ctx, selectStatus, id).Scan(&status)
+	err = tx.StmtContext(ctx, s.stmts.status).QueryRowContext(ctx, id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &recordError{queue.ErrNotFound}
 	}
@@ -170,7 +170,7 @@ func (s *Store) Get(ctx context.Context, id string) (queue.Operation, error) {
 		return queue.Operation{}, err
 	}
 	defer s.leave()
-	row := s.read.QueryRowContext(ctx, selectByID, id)
+	row := s.stmts.byID.QueryRowContext(ctx, id)
 	return scanOne(row)
 }
 
@@ -189,7 +189,7 @@ func (s *Store) FindByKey(ctx context.Context, terminal, key string, since time.
 		return queue.Operation{}, err
 	}
 	defer s.leave()
-	row := s.read.QueryRowContext(ctx, selectByKey, terminal, key, from)
+	row := s.stmts.byKey.QueryRowContext(ctx, terminal, key, from)
 	return scanOne(row)
 }
 

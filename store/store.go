@@ -90,6 +90,7 @@ type Store struct {
 	lock  *lockFile
 	write *sql.DB // one connection, used only by the writer goroutine and Open
 	read  *sql.DB // read-only connections
+	stmts *statements
 
 	writes     chan *write
 	writerDone chan struct{}
@@ -128,6 +129,7 @@ func (s *Store) Close() error {
 		<-s.writerDone
 		// The writer's connection closes last, so that it checkpoints the
 		// WAL into the database and removes it.
+		s.stmts.close()
 		s.closeErr = errors.Join(s.read.Close(), s.write.Close(), s.lock.release())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("close journal %s: %w", s.path, s.closeErr)

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// statements are prepared once: SQLite spends as long compiling a statement
+// as running one of ours, and the writer runs thousands a second.
+type statements struct {
+	// On the writer's connection.
+	insert, markRunning, finish, status, prune, saveLedger *sql.Stmt
+	// On the read pool (database/sql prepares them on each connection).
+	byID, byKey, loadLedger *sql.Stmt
+}
+
+func prepareStatements(ctx context.Context, write, read *sql.DB) (*statements, error) {
+	var st statements
+	var errs []error
+	prep := func(db *sql.DB, dst **sql.Stmt, query string) {
+		var err error
+		*dst, err = db.PrepareContext(ctx, query)
+		errs = append(errs, err)
+	}
+	prep(write, &st.insert, insertOperation)
+	prep(write, &st.markRunning, markRunning)
+	prep(write, &st.finish, finishOperation)
+	prep(write, &st.status, selectStatus)
+	prep(write, &st.prune, pruneFinished)
+	prep(write, &st.saveLedger, saveLedger)
+	prep(read, &st.byID, selectByID)
+	prep(read, &st.byKey, selectByKey)
+	prep(read, &st.loadLedger, loadLedger)
+	if err := errors.Join(errs...); err != nil {
+		st.close()
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (st *statements) close() {
+	for _, s := range []*sql.Stmt{st.insert, st.markRunning, st.finish, st.status, st.prune,
+		st.saveLedger, st.byID, st.byKey, st.loadLedger} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
