@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,5 +231,38 @@ func bulkLoad(b *testing.B, s *Store, n int, change func(*queue.Operation)) {
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkReopen opens a journal of 100,000 operations, 1,000 of them
+// unfinished, and reads those back: the journal's part of a restart.
+func BenchmarkReopen(b *testing.B) {
+	const n, unfinished = 100_000, 1_000
+	path := filepath.Join(b.TempDir(), "brokerd.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bulkLoad(b, s, n, func(op *queue.Operation) {
+		if op.Seq >= unfinished {
+			op.Status = queue.StatusSuccess
+		}
+	})
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		s, err := Open(context.Background(), path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ops, err := s.Unfinished(context.Background())
+		if err != nil || len(ops) != unfinished {
+			b.Fatalf("Unfinished = %d, %v", len(ops), err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -145,7 +145,8 @@ const pruneFinished = `DELETE FROM operations WHERE rowid IN (
 	LIMIT ?)`
 
 // Prune deletes the finished operations submitted before before, and
-// returns how many it deleted. It never deletes a queued or running one.
+// returns how many it deleted; a zero before deletes nothing. It never
+// deletes a queued or running one.
 // It deletes in small transactions through the writer, so that submits go
 // on between them; on a ctx error it stops between two of them and returns
 // what it has deleted so far. Idempotency keys go with their operations:

@@ -15,6 +15,13 @@ var errLockHeld = errors.New("lock is held")
 // however it ends, so a crash never leaves a stale lock behind. The file
 // itself stays: deleting it would let two processes lock two different
 // files of the same name.
+//
+// Why not SQLite's own PRAGMA locking_mode=EXCLUSIVE: it would make the
+// writer's connection the only one allowed to read, so every Get, FindByKey
+// and History would wait behind commits and their syncs (measured on the
+// development VM: 7k Get/s under a stream of appends on the shared
+// connection, 60k Get/s with the read pool), and a long History would hold
+// up submits.
 type lockFile struct {
 	f *os.File
 }

@@ -40,6 +40,8 @@ func (e *recordError) Error() string { return e.err.Error() }
 // transaction that holds it. ctx bounds only the wait to be enqueued: once
 // the writer has the write, it is committed or reported failed, never
 // abandoned half way, so that an error always means "not recorded".
+// Writes are applied in the order they were enqueued: the writes of one
+// operation, each awaited before the next is made, keep their order.
 func (s *Store) submit(ctx context.Context, apply func(ctx context.Context, tx *sql.Tx) (int64, error)) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("nothing recorded: %w", err)
