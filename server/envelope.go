@@ -1,0 +1,139 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Envelope is the shape of every JSON answer. Every key is always present:
+// message, data and error_code are null when empty.
+type Envelope struct {
+	Success   bool    `json:"success"`
+	Message   *string `json:"message" swaggertype:"string" extensions:"x-nullable"`
+	Data      any     `json:"data" swaggertype:"object"`
+	ErrorCode *string `json:"error_code" swaggertype:"string" extensions:"x-nullable"`
+	Timestamp string  `json:"timestamp" example:"2026-01-02T10:30:00.123456+08:00"`
+} //@name Envelope
+
+// ErrorEnvelope is the envelope of a failed request (for the docs).
+type ErrorEnvelope struct {
+	Success   bool   `json:"success" example:"false"`
+	Message   string `json:"message" example:"params.quantity: must be a multiple of 100"`
+	Data      any    `json:"data" swaggertype:"object" extensions:"x-nullable"`
+	ErrorCode string `json:"error_code" example:"invalid_params"`
+	Timestamp string `json:"timestamp" example:"2026-01-02T10:30:00.123456+08:00"`
+} //@name ErrorEnvelope
+
+// Error codes of the API; each has one HTTP status (codeStatus).
+const (
+	codeInvalidParams    = "invalid_params"
+	codeNotFound         = "not_found"
+	codeUnknownOperation = "unknown_operation"
+	codeUnsupported      = "unsupported"
+	codeConflict         = "conflict"
+	codeQueueFull        = "queue_full"
+	codeUnavailable      = "unavailable"
+	codeUnauthorized     = "unauthorized"
+	codeForbidden        = "forbidden"
+	codeRateLimited      = "rate_limited"
+	codeTimeout          = "timeout"
+	codeBadRequest       = "bad_request"
+	codeTooLarge         = "too_large"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeNotConnected     = "not_connected"
+	codeInternal         = "internal"
+)
+
+var codeStatus = map[string]int{
+	codeInvalidParams:    http.StatusUnprocessableEntity,
+	codeNotFound:         http.StatusNotFound,
+	codeUnknownOperation: http.StatusNotFound,
+	codeUnsupported:      http.StatusUnprocessableEntity,
+	codeConflict:         http.StatusConflict,
+	codeQueueFull:        http.StatusServiceUnavailable,
+	codeUnavailable:      http.StatusServiceUnavailable,
+	codeUnauthorized:     http.StatusUnauthorized,
+	codeForbidden:        http.StatusForbidden,
+	codeRateLimited:      http.StatusTooManyRequests,
+	codeTimeout:          http.StatusRequestTimeout,
+	codeBadRequest:       http.StatusBadRequest,
+	codeTooLarge:         http.StatusRequestEntityTooLarge,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeNotConnected:     http.StatusBadGateway,
+	codeInternal:         http.StatusInternalServerError,
+}
+
+// timeFormat is RFC 3339 with microseconds and a numeric offset (never
+// "Z"), which every Python's datetime.fromisoformat reads.
+const timeFormat = "2006-01-02T15:04:05.000000-07:00"
+
+func formatTime(t time.Time) string { return t.Format(timeFormat) }
+
+// timeOrNil is t formatted, or nil for the zero time.
+func timeOrNil(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := formatTime(t)
+	return &s
+}
+
+// stringOrNil is s, or nil when it is empty.
+func stringOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// ok answers 200 with a successful envelope.
+func (s *Server) ok(c *gin.Context, message string, data any) {
+	s.reply(c, http.StatusOK, Envelope{Success: true, Message: stringOrNil(message), Data: data})
+}
+
+// fail answers the status of code with a failed envelope.
+func (s *Server) fail(c *gin.Context, code, message string, data any) {
+	status, known := codeStatus[code]
+	if !known {
+		status = http.StatusInternalServerError
+	}
+	s.reply(c, status, Envelope{Message: stringOrNil(message), Data: data, ErrorCode: stringOrNil(code)})
+}
+
+// failRetry is fail with a Retry-After header, in seconds.
+func (s *Server) failRetry(c *gin.Context, code, message string, after time.Duration) {
+	secs := int64((after + time.Second - 1) / time.Second)
+	c.Header("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	s.fail(c, code, message, nil)
+}
+
+func (s *Server) reply(c *gin.Context, status int, env Envelope) {
+	env.Timestamp = formatTime(s.now())
+	c.Abort()
+	c.JSON(status, env)
+}
+
+// fieldErrors is the data of an invalid_params answer: every bad field.
+type fieldErrors struct {
+	Errors []fieldError `json:"errors"`
+} //@name FieldErrors
+
+type fieldError struct {
+	Field  string `json:"field" example:"params.quantity"`
+	Reason string `json:"reason" example:"must be a multiple of 100"`
+} //@name FieldError
+
+// invalid answers 422 invalid_params naming every bad field.
+func (s *Server) invalid(c *gin.Context, errs []fieldError) {
+	msg := "invalid request: "
+	for i, e := range errs {
+		if i > 0 {
+			msg += "; "
+		}
+		msg += e.Field + ": " + e.Reason
+	}
+	s.fail(c, codeInvalidParams, msg, fieldErrors{Errors: errs})
+}

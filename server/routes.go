@@ -1,0 +1,73 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// routes lists the whole API. Every request passes, in order: panic
+// recovery, the access log, the HTTP metrics, CORS (which answers
+// preflights), the rate limit; then each route's scope check.
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false // every path answers the envelope, never a redirect
+	r.RedirectFixedPath = false
+	r.ForwardedByClientIP = false // the client is the connection, never a header
+	_ = r.SetTrustedProxies(nil)
+	r.Use(s.recoverPanic, s.accessLog, s.observeHTTP, s.cors, s.rateLimit)
+	r.NoRoute(s.notFound)
+	r.NoMethod(s.methodNotAllowed)
+
+	read, trade, admin := s.require(ScopeRead), s.require(ScopeTrade), s.require(ScopeAdmin)
+
+	api := r.Group("/api/v1")
+	api.GET("/ping", s.ping)
+	api.GET("/system/health", s.health)
+
+	api.POST("/operations/:name", trade, s.submit)
+	api.GET("/operations/:id/status", read, s.status)
+	api.GET("/operations/:id/result", read, s.result)
+	api.DELETE("/operations/:id", trade, s.cancel)
+	api.GET("/operations/", read, s.listOperations)
+	api.GET("/operations", read, s.listOperations)
+	api.GET("/history", read, s.listHistory)
+
+	api.GET("/queue/stats", read, s.stats)
+	api.POST("/queue/pause", admin, s.pause)
+	api.POST("/queue/resume", admin, s.resume)
+
+	api.GET("/system/status", read, s.systemStatus)
+	api.GET("/system/info", read, s.info)
+	api.POST("/system/reconnect", admin, s.reconnect)
+
+	api.GET("/events", read, s.streamEvents)
+
+	api.GET("/sim/quote", read, s.getQuote)
+	api.POST("/sim/quote", admin, s.setQuote)
+
+	if s.cfg.MetricsAuth {
+		r.GET("/metrics", read, s.metricsHandler())
+	} else {
+		r.GET("/metrics", s.metricsHandler())
+	}
+
+	if s.cfg.Docs {
+		r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
+		r.GET("/docs/*any", s.docsHandler())
+	}
+	return r
+}
+
+func (s *Server) notFound(c *gin.Context) {
+	s.fail(c, codeNotFound, fmt.Sprintf("no such endpoint: %s %s (the API is under /api/v1; see /docs)",
+		c.Request.Method, truncate(c.Request.URL.Path, 200)), nil)
+}
+
+func (s *Server) methodNotAllowed(c *gin.Context) {
+	s.fail(c, codeMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s (allowed: %s)",
+		c.Request.Method, truncate(c.Request.URL.Path, 200), c.Writer.Header().Get("Allow")), nil)
+}

@@ -1,0 +1,262 @@
+// Package server is brokerd's HTTP API: the EasyTHS REST contract on Gin,
+// with API keys and scopes, a per-client rate limit, CORS from an allow-list,
+// Swagger UI, Prometheus metrics and a Server-Sent Events stream. It turns
+// HTTP into calls on the queue and the plugin registry and back; it holds no
+// trading logic of its own.
+//
+//	@title						brokerd API
+//	@version					1
+//	@description				brokerd puts a priority queue with one serialized worker per terminal in front of broker terminals. Its REST contract is EasyTHS's: every JSON answer is the envelope {success, message, data, error_code, timestamp}, with every key always present.
+//	@description				Submit an operation with POST /operations/{name}, then follow it with /operations/{id}/status or block on /operations/{id}/result. Each operation's parameters are documented under the "operation: NAME" tags below, with an example request.
+//	@BasePath					/api/v1
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				API key as "Bearer <key>". Scopes: read (queries, status, results, history, stats, events), trade (submit, cancel), admin (pause, resume, reconnect, sim controls).
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/plugins"
+	"github.com/brokerd/brokerd/queue"
+)
+
+// Queue is what the API asks of brokerd's queue (*queue.Queue).
+type Queue interface {
+	Submit(ctx context.Context, req queue.Request) (queue.Submitted, error)
+	Get(ctx context.Context, id string) (queue.Operation, error)
+	Wait(ctx context.Context, id string) (queue.Operation, error)
+	Cancel(ctx context.Context, id string) (queue.Operation, error)
+	Stats() queue.Stats
+	Pause(terminal string) error
+	Resume(terminal string) error
+	// Terminals lists the lanes; the first is the default.
+	Terminals() []string
+}
+
+// Operations is the plugin registry: it knows every operation, validates
+// its parameters at submit and says which terminal can carry it out.
+type Operations interface {
+	Lookup(name string) (*plugins.Plugin, bool)
+	// Names lists the operations in registration order.
+	Names() []string
+	// Validate checks raw parameters against the operation's schema and
+	// returns them with defaults filled in, or every bad field.
+	Validate(name string, raw json.RawMessage) (plugins.Params, []plugins.FieldError, error)
+	// Supported reports whether terminal t can carry out the operation.
+	Supported(name string, t automation.Terminal) bool
+	// Describe gives every operation's schema and example, by name.
+	Describe() map[string]plugins.Description
+}
+
+// History lists journaled operations, newest first, with the number that
+// match the filter in all.
+type History interface {
+	History(ctx context.Context, f queue.HistoryFilter) ([]queue.Operation, int, error)
+}
+
+// Config is the HTTP API's configuration. Zero values take the defaults.
+type Config struct {
+	// Version is brokerd's version, shown by /system/info.
+	Version string
+	// Keys are the API keys. With none, every endpoint is open (EasyTHS
+	// behaviour); cmd refuses to listen beyond loopback then.
+	Keys []APIKey
+	// RateLimit is the requests per second allowed to each client
+	// address; 0 turns the limit off. RateBurst is how many may come at
+	// once (default: RateLimit rounded up, at least 1).
+	RateLimit float64
+	RateBurst int
+	// CORSOrigins lists the browser origins allowed to call the API
+	// ("https://app.example"); "*" allows any. Empty: no CORS headers.
+	CORSOrigins []string
+	// Docs serves Swagger UI at /docs and the spec at /docs/doc.json.
+	Docs bool
+	// MetricsAuth puts /metrics behind a key with the read scope.
+	MetricsAuth bool
+	// MaxBodyBytes bounds a request body (default 1 MiB): larger → 413.
+	MaxBodyBytes int64
+	// TerminalPollInterval is how often Run looks at the terminals'
+	// states for /events (default 1s).
+	TerminalPollInterval time.Duration
+	// HeartbeatInterval is how often /events sends a comment to keep the
+	// connection open through proxies (default 15s).
+	HeartbeatInterval time.Duration
+}
+
+const (
+	defaultMaxBody      = 1 << 20
+	defaultPollInterval = time.Second
+	defaultHeartbeat    = 15 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = defaultMaxBody
+	}
+	if c.TerminalPollInterval <= 0 {
+		c.TerminalPollInterval = defaultPollInterval
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = defaultHeartbeat
+	}
+	if c.Version == "" {
+		c.Version = "(devel)"
+	}
+	return c
+}
+
+// Deps are the server's collaborators; all but History, Logger and Now are
+// required.
+type Deps struct {
+	Queue      Queue
+	Operations Operations
+	// Terminals are the configured terminals, one per queue lane.
+	Terminals []automation.Terminal
+	// History answers /history from the journal; nil when there is none.
+	History History
+	// Metrics and Events must be the same values given to the queue as
+	// its Observer (queue.Observers{metrics, events}).
+	Metrics *Metrics
+	Events  *Events
+	Logger  *slog.Logger     // nil: discard
+	Now     func() time.Time // nil: time.Now
+}
+
+// Server is the HTTP API. Serve Handler() with an http.Server; run Run for
+// the terminal watcher; call Close when shutting down.
+type Server struct {
+	cfg       Config
+	q         Queue
+	ops       Operations
+	terminals map[string]automation.Terminal
+	order     []string // terminal names, lane order
+	history   History
+	metrics   *Metrics
+	events    *Events
+	log       *slog.Logger
+	now       func() time.Time
+	started   time.Time
+
+	keys       *keyring
+	limiter    *rateLimiter
+	corsPolicy *corsPolicy
+	spec       *specCache
+	watcher    *terminalWatcher
+	engine     *gin.Engine
+
+	// shutdown is cancelled by Close: event streams end and waiters let
+	// go.
+	shutdown      context.Context
+	beginShutdown context.CancelFunc
+
+	// onWait, when set by a test, is called as a /result waiter starts
+	// blocking.
+	onWait func()
+}
+
+// New builds the API over its dependencies.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Queue == nil || deps.Operations == nil || deps.Metrics == nil || deps.Events == nil {
+		return nil, errors.New("server: queue, operations, metrics and events are required")
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:       cfg,
+		q:         deps.Queue,
+		ops:       deps.Operations,
+		terminals: make(map[string]automation.Terminal, len(deps.Terminals)),
+		history:   deps.History,
+		metrics:   deps.Metrics,
+		events:    deps.Events,
+		log:       deps.Logger,
+		now:       deps.Now,
+	}
+	s.shutdown, s.beginShutdown = context.WithCancel(context.Background())
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.started = s.now()
+	for _, t := range deps.Terminals {
+		if t == nil {
+			return nil, errors.New("server: a terminal is nil")
+		}
+		if _, dup := s.terminals[t.Name()]; dup {
+			return nil, fmt.Errorf("server: terminal %q is listed twice", t.Name())
+		}
+		s.terminals[t.Name()] = t
+		s.order = append(s.order, t.Name())
+	}
+	for _, name := range s.q.Terminals() {
+		if _, ok := s.terminals[name]; !ok {
+			return nil, fmt.Errorf("server: the queue has a lane for terminal %q but no such terminal was given", name)
+		}
+	}
+	if len(s.order) != len(s.q.Terminals()) {
+		return nil, errors.New("server: every terminal needs a queue lane")
+	}
+
+	var err error
+	if s.keys, err = newKeyring(cfg.Keys); err != nil {
+		return nil, err
+	}
+	for _, k := range s.keys.keys {
+		if k.weak {
+			s.log.Warn("an API key is shorter than 16 characters: use a long random key", "key_name", k.name)
+		}
+	}
+	if cfg.RateLimit < 0 {
+		return nil, errors.New("server: rate limit must not be negative")
+	}
+	if cfg.RateLimit > 0 {
+		s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst, maxRateClients, s.now)
+	}
+	if s.corsPolicy, err = newCORSPolicy(cfg.CORSOrigins); err != nil {
+		return nil, err
+	}
+	if err := s.metrics.watch(s.q, s.terminals); err != nil {
+		return nil, err
+	}
+	s.watcher = newTerminalWatcher(s.terminals, s.order, s.events, s.log)
+	s.spec = &specCache{build: s.buildSpec}
+	s.engine = s.routes()
+	return s, nil
+}
+
+// Handler is the API's http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Close ends every event stream and releases the clients blocked on a
+// result, so that an http.Server's Shutdown is not held up by them. Give it
+// to http.Server.RegisterOnShutdown. It is safe to call more than once.
+func (s *Server) Close() {
+	s.beginShutdown()
+}
+
+// Run watches the terminals' states and publishes each change on /events
+// (and the log) until ctx is done. Call it once.
+func (s *Server) Run(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.TerminalPollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.watcher.poll()
+		}
+	}
+}

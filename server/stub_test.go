@@ -1,0 +1,121 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/plugins"
+	"github.com/brokerd/brokerd/queue"
+)
+
+// stubQueue answers canned values, for states a real queue reaches only
+// through timing (a stuck lane) or never (a panic).
+type stubQueue struct {
+	stats    queue.Stats
+	panicGet bool
+}
+
+func (s *stubQueue) Submit(context.Context, queue.Request) (queue.Submitted, error) {
+	return queue.Submitted{}, errBoom
+}
+
+func (s *stubQueue) Get(context.Context, string) (queue.Operation, error) {
+	if s.panicGet {
+		panic("stub: get exploded")
+	}
+	return queue.Operation{}, queue.ErrNotFound
+}
+
+func (s *stubQueue) Wait(context.Context, string) (queue.Operation, error) {
+	return queue.Operation{}, queue.ErrNotFound
+}
+
+func (s *stubQueue) Cancel(context.Context, string) (queue.Operation, error) {
+	return queue.Operation{}, queue.ErrNotFound
+}
+
+func (s *stubQueue) Stats() queue.Stats  { return s.stats }
+func (s *stubQueue) Pause(string) error  { return nil }
+func (s *stubQueue) Resume(string) error { return nil }
+func (s *stubQueue) Terminals() []string { return []string{"main"} }
+
+func newStubServer(t *testing.T, q *stubQueue) *harness {
+	t.Helper()
+	h := &harness{t: t, logs: &syncBuffer{}, main: newFakeTerminal("main"), metrics: NewMetrics(), events: NewEvents()}
+	srv, err := New(Config{}, Deps{
+		Queue: q, Operations: plugins.NewRegistry(), Terminals: []automation.Terminal{h.main},
+		Metrics: h.metrics, Events: h.events, Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = srv
+	return h
+}
+
+func TestPanicIsA500AndLogged(t *testing.T) {
+	h := newStubServer(t, &stubQueue{panicGet: true})
+	expect(t, h.get("/api/v1/operations/x/status"), http.StatusInternalServerError, codeInternal)
+	if !strings.Contains(h.logs.String(), "stub: get exploded") {
+		t.Errorf("panic not logged: %s", h.logs.String())
+	}
+	// The server still answers.
+	expect(t, h.get("/api/v1/ping"), 200, "")
+}
+
+func TestSubmitInternalErrorIsA500(t *testing.T) {
+	h := newStubServer(t, &stubQueue{})
+	e := expect(t, h.post("/api/v1/operations/funds_query", ""), 500, codeInternal)
+	if strings.Contains(e.message(), "boom") {
+		t.Errorf("internal detail leaked to the client: %q", e.message())
+	}
+	if !strings.Contains(h.logs.String(), "boom") {
+		t.Errorf("cause not logged: %s", h.logs.String())
+	}
+}
+
+func TestNewChecksItsDependencies(t *testing.T) {
+	reg := plugins.NewRegistry()
+	main := newFakeTerminal("main")
+	tests := []struct {
+		name string
+		cfg  Config
+		deps Deps
+	}{
+		{"no queue", Config{}, Deps{Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+		{"lane without terminal", Config{}, Deps{Queue: &stubQueue{}, Operations: reg, Metrics: NewMetrics(), Events: NewEvents(),
+			Terminals: []automation.Terminal{newFakeTerminal("other")}}},
+		{"terminal without lane", Config{}, Deps{Queue: &stubQueue{}, Operations: reg, Metrics: NewMetrics(), Events: NewEvents(),
+			Terminals: []automation.Terminal{main, newFakeTerminal("other")}}},
+		{"empty key", Config{Keys: []APIKey{{Name: "a", Key: " "}}}, Deps{Queue: &stubQueue{}, Operations: reg, Metrics: NewMetrics(),
+			Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+		{"unknown scope", Config{Keys: []APIKey{{Key: "0123456789abcdef", Scopes: []Scope{"root"}}}}, Deps{Queue: &stubQueue{},
+			Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+		{"same key twice", Config{Keys: []APIKey{{Key: "0123456789abcdef"}, {Key: "0123456789abcdef"}}}, Deps{Queue: &stubQueue{},
+			Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+		{"bad CORS origin", Config{CORSOrigins: []string{"example.com"}}, Deps{Queue: &stubQueue{}, Operations: reg,
+			Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+		{"negative rate", Config{RateLimit: -1}, Deps{Queue: &stubQueue{}, Operations: reg,
+			Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.cfg, tc.deps); err == nil {
+				t.Error("New accepted it")
+			}
+		})
+	}
+
+	m := NewMetrics()
+	deps := Deps{Queue: &stubQueue{}, Operations: reg, Metrics: m, Events: NewEvents(), Terminals: []automation.Terminal{main}}
+	if _, err := New(Config{}, deps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{}, deps); err == nil {
+		t.Error("one Metrics served two servers")
+	}
+}

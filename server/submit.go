@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/brokerd/brokerd/plugins"
+	"github.com/brokerd/brokerd/queue"
+)
+
+// submit queues an operation.
+//
+//	@Summary		Submit an operation
+//	@Description	Validates the parameters against the operation's schema and the terminal's capabilities, journals the operation and queues it on the terminal's lane. Nothing is queued when the answer is not 200. Each operation's own parameters and an example request are under its "operation: NAME" tag. An Idempotency-Key header (or client_id) makes a retry safe: the same key with the same payload answers the existing operation with data.duplicate = true; with another payload, 409. With ?wait=SECONDS the answer waits until the operation has finished (then success, message and error_code are the operation's, and data.result is set) or the wait is over (data.status says where it is).
+//	@Tags			operations
+//	@Accept			json
+//	@Produce		json
+//	@Param			name			path		string			true	"operation name, such as buy (GET /operations/ lists them)"
+//	@Param			request			body		SubmitRequest	false	"parameters and options; an empty body is {}"
+//	@Param			Idempotency-Key	header		string			false	"idempotency key, scoped to the terminal (at most 200 bytes)"
+//	@Param			wait			query		number			false	"seconds to wait for the result (fractional allowed)"
+//	@Success		200				{object}	Envelope{data=SubmitWaitView}	"queued (or an idempotent replay, or the result with ?wait=)"
+//	@Failure		400				{object}	ErrorEnvelope	"body is not JSON"
+//	@Failure		401				{object}	ErrorEnvelope
+//	@Failure		403				{object}	ErrorEnvelope
+//	@Failure		404				{object}	ErrorEnvelope	"unknown operation"
+//	@Failure		409				{object}	ErrorEnvelope	"idempotency key used with another payload"
+//	@Failure		413				{object}	ErrorEnvelope	"body over 1 MiB"
+//	@Failure		422				{object}	ErrorEnvelope{data=fieldErrors}	"invalid_params naming every bad field, or unsupported by the terminal"
+//	@Failure		429				{object}	ErrorEnvelope
+//	@Failure		503				{object}	ErrorEnvelope	"queue full (Retry-After) or shutting down"
+//	@Security		BearerAuth
+//	@Router			/operations/{name} [post]
+func (s *Server) submit(c *gin.Context) {
+	name := c.Param("name")
+	plugin, known := s.ops.Lookup(name)
+	if !known {
+		s.fail(c, codeUnknownOperation,
+			fmt.Sprintf("unknown operation %q: GET /api/v1/operations/ lists the operations (%s)", truncate(name, 64), strings.Join(s.ops.Names(), ", ")), nil)
+		return
+	}
+	raw, err := s.readBody(c)
+	switch {
+	case errors.Is(err, errTooLarge):
+		s.fail(c, codeTooLarge, fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes), nil)
+		return
+	case err != nil:
+		s.fail(c, codeBadRequest, "could not read the request body: "+err.Error(), nil)
+		return
+	}
+	body, errs, err := decodeSubmit(raw)
+	if err != nil {
+		s.fail(c, codeBadRequest, `the body is not valid JSON: send {"params": {...}} with Content-Type: application/json`, nil)
+		return
+	}
+	wait, waitGiven, fe := querySeconds(c, "wait")
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
+	key, fe := idempotencyKey(c.GetHeader("Idempotency-Key"), body.clientID)
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
+	terminal := body.terminal
+	if terminal == "" {
+		terminal = s.order[0]
+	} else if _, ok := s.terminals[terminal]; !ok {
+		errs = append(errs, s.unknownTerminal(terminal))
+	}
+	var params plugins.Params
+	if !slices.ContainsFunc(errs, func(e fieldError) bool { return e.Field == "body" || e.Field == "params" }) {
+		var paramErrs []plugins.FieldError
+		if params, paramErrs, err = s.ops.Validate(name, body.params); err != nil {
+			s.internal(c, "validate parameters", err)
+			return
+		}
+		for _, pe := range paramErrs {
+			errs = append(errs, fieldError{Field: paramField(pe.Field), Reason: pe.Reason})
+		}
+	}
+	if len(errs) > 0 {
+		s.invalid(c, errs)
+		return
+	}
+	t := s.terminals[terminal]
+	if !s.ops.Supported(name, t) {
+		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) does not support %s: choose another terminal with \"terminal\"; GET /api/v1/operations/ lists which support it",
+			terminal, t.Driver(), name), nil)
+		return
+	}
+
+	// Once asked, the submit completes even if the client leaves: a
+	// journal write cut short could leave a record that runs after a
+	// restart although the client never heard of it.
+	sub, err := s.q.Submit(context.WithoutCancel(c.Request.Context()), queue.Request{
+		Name:           name,
+		Terminal:       terminal,
+		Params:         params.JSON(),
+		Priority:       body.priority,
+		Timeout:        body.timeout,
+		ExpireAfter:    body.expireAfter,
+		SideEffect:     plugin.SideEffect,
+		IdempotencyKey: key,
+	})
+	if err != nil {
+		s.submitFailed(c, sub, err)
+		return
+	}
+	if sub.Duplicate {
+		s.metrics.replays.WithLabelValues(terminal).Inc()
+	} else {
+		s.metrics.submitted.WithLabelValues(name, terminal).Inc()
+	}
+	if waitGiven && wait > 0 {
+		s.awaitSubmitted(c, sub, wait)
+		return
+	}
+	msg := "operation queued"
+	if sub.Duplicate {
+		msg = "duplicate submit: this idempotency key was already used with the same payload; this is the existing operation"
+	}
+	s.ok(c, msg, newSubmitView(sub))
+}
+
+// submitFailed answers a submit the queue refused.
+func (s *Server) submitFailed(c *gin.Context, sub queue.Submitted, err error) {
+	switch {
+	case errors.Is(err, queue.ErrKeyConflict):
+		s.fail(c, codeConflict, "this idempotency key was already used with a different payload (operation "+
+			sub.Operation.ID+"): use a new key for a new operation", map[string]any{
+			"operation_id": sub.Operation.ID, "status": sub.Operation.Status,
+		})
+	case errors.Is(err, queue.ErrQueueFull):
+		s.failRetry(c, codeQueueFull, "the terminal's queue is full: retry later", time.Second)
+	case errors.Is(err, queue.ErrClosed):
+		s.failRetry(c, codeUnavailable, "brokerd is shutting down and takes no new operations: retry after it restarts", 5*time.Second)
+	case errors.Is(err, queue.ErrUnknownTerminal):
+		s.invalid(c, []fieldError{{Field: "terminal", Reason: err.Error()}})
+	case errors.Is(err, queue.ErrInvalidPriority):
+		s.invalid(c, []fieldError{{Field: "priority", Reason: err.Error()}})
+	default:
+		s.internal(c, "submit", err)
+	}
+}
+
+// awaitSubmitted answers a submit with ?wait=: with the result when the
+// operation finishes within wait, else with where it is.
+func (s *Server) awaitSubmitted(c *gin.Context, sub queue.Submitted, wait time.Duration) {
+	ctx, cancel := s.waitContext(c, wait)
+	defer cancel()
+	op, err := s.q.Wait(ctx, sub.Operation.ID)
+	if err == nil && op.Status.Final() {
+		v := SubmitWaitView{SubmitView: newSubmitView(sub), Result: newResultView(op),
+			Error: stringOrNil(op.Error), ErrorCode: stringOrNil(op.ErrorCode)}
+		v.Status = string(op.Status)
+		v.QueuePosition = nil
+		s.reply(c, 200, Envelope{Success: op.Status == queue.StatusSuccess, Message: outcomeMessage(op),
+			Data: v, ErrorCode: stringOrNil(op.ErrorCode)})
+		return
+	}
+	if op.ID == "" {
+		op = sub.Operation
+	}
+	v := SubmitWaitView{SubmitView: newSubmitView(sub)}
+	if op.Status != queue.StatusQueued {
+		v.Status = string(op.Status)
+		v.QueuePosition = nil
+	}
+	msg := fmt.Sprintf("operation %s, not finished within the wait: GET /api/v1/operations/%s/result waits for it", op.Status, op.ID)
+	if errors.Is(err, queue.ErrClosed) || errors.Is(context.Cause(ctx), errShuttingDown) {
+		msg = fmt.Sprintf("brokerd is shutting down: operation %s is %s and stays journaled; ask for its result after the restart", op.ID, op.Status)
+	}
+	s.ok(c, msg, v)
+}
+
+// idempotencyKey is the Idempotency-Key header or the body's client_id;
+// both given must agree.
+func idempotencyKey(header, clientID string) (string, *fieldError) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return clientID, nil
+	}
+	if reason := checkKey(header); reason != "" {
+		return "", &fieldError{Field: "Idempotency-Key", Reason: reason}
+	}
+	if clientID != "" && clientID != header {
+		return "", &fieldError{Field: "client_id", Reason: "differs from the Idempotency-Key header: give one key, or the same in both"}
+	}
+	return header, nil
+}
+
+// paramField names a parameter's field as the API shows it: params.NAME.
+func paramField(f string) string {
+	if f == "params" || strings.HasPrefix(f, "params.") {
+		return f
+	}
+	return "params." + f
+}
+
+func (s *Server) unknownTerminal(name string) fieldError {
+	return fieldError{Field: "terminal", Reason: fmt.Sprintf("unknown terminal %q: configured terminals are %s",
+		truncate(name, 64), strings.Join(s.order, ", "))}
+}
+
+// internal answers 500 and logs why; the client learns only what failed.
+func (s *Server) internal(c *gin.Context, what string, err error) {
+	s.log.Error("request failed", "what", what, "route", routeLabel(c), "err", err)
+	s.fail(c, codeInternal, "internal error while trying to "+what+": see the server log", nil)
+}
