@@ -2,9 +2,272 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/plugins"
+	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/server"
+	"github.com/brokerd/brokerd/store"
 )
 
+// Shutdown budget: the running operations get this long to finish, then the
+// HTTP server this long to answer its last requests.
+const (
+	drainOperations = 20 * time.Second
+	drainHTTP       = 5 * time.Second
+)
+
+// run is brokerd: it returns when ctx is cancelled (after a graceful
+// shutdown) or when something stops it from starting or serving.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("brokerd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "config.toml", "path of the configuration file")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (brokerd takes only flags; see -h)", fs.Args())
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "brokerd", version())
+		return nil
+	}
+
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	log.Info("starting brokerd", "version", version(), "config", *configPath)
+
+	st, err := store.Open(ctx, cfg.Store.Path, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close the journal", "err", err)
+		}
+	}()
+
+	terminals, err := openTerminals(cfg.Terminals, st)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, t := range terminals {
+			if err := t.Close(); err != nil {
+				log.Warn("close terminal", "terminal", t.Name(), "err", err)
+			}
+		}
+	}()
+
+	registry := plugins.NewRegistry()
+	metrics := server.NewMetrics()
+	events := server.NewEvents()
+	q, err := queue.New(queue.Config{
+		MaxSize:        cfg.Queue.MaxSize,
+		DefaultTimeout: cfg.Queue.OperationTimeout.Duration,
+		ResultTTL:      cfg.Queue.ResultTTL.Duration,
+		ResumeMaxAge:   cfg.Queue.ResumeMaxAge.Duration,
+	}, lanes(registry, terminals), queue.Deps{
+		Clock:    queue.RealClock{},
+		Store:    st,
+		Observer: queue.Observers{metrics, events},
+		Logger:   log.With("component", "queue"),
+	})
+	if err != nil {
+		return err
+	}
+	rec, err := q.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	if rec != (queue.Recovery{}) {
+		log.Info("recovered the journal", "resumed", rec.Resumed, "expired", rec.Expired, "interrupted", rec.Interrupted)
+	}
+	q.Start()
+
+	srv, err := server.New(server.Config{
+		Version:     version(),
+		Keys:        apiKeys(cfg.API),
+		RateLimit:   cfg.API.RateLimit,
+		CORSOrigins: cfg.API.CORSOrigins,
+		Docs:        cfg.API.Docs,
+		MetricsAuth: cfg.API.MetricsAuth,
+	}, server.Deps{
+		Queue:      q,
+		Operations: registry,
+		Terminals:  terminals,
+		History:    history{st},
+		Metrics:    metrics,
+		Events:     events,
+		Logger:     log.With("component", "http"),
+	})
+	if err != nil {
+		return err
+	}
+
+	addr := net.JoinHostPort(cfg.API.Host, strconv.Itoa(cfg.API.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another brokerd or EasyTHS running? change [api] port)", addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	httpServer.RegisterOnShutdown(srv.Close)
+
+	var background sync.WaitGroup
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	background.Go(func() { srv.Run(bgCtx) })
+	if cfg.Store.KeepDays > 0 {
+		background.Go(func() { prune(bgCtx, st, cfg.Store.KeepDays, log) })
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- httpServer.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	log.Info("listening", "url", url, "docs", url+"/docs", "terminals", len(terminals))
+	fmt.Fprintf(stdout, "brokerd listening on %s\n", url)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: no new operations; waiting for the running ones")
+	case serveErr = <-served:
+		log.Error("http server stopped", "err", serveErr)
+	}
+
+	// Stop the queue first: submits are refused, blocked /result clients
+	// are released, and each terminal's running operation may finish.
+	qctx, cancel := context.WithTimeout(context.Background(), drainOperations)
+	if err := q.Shutdown(qctx); err != nil {
+		log.Error("shutdown: an operation was still running; it is journaled as running and will be marked interrupted at the next start", "err", err)
+	}
+	cancel()
+	hctx, cancel := context.WithTimeout(context.Background(), drainHTTP)
+	if err := httpServer.Shutdown(hctx); err != nil {
+		log.Warn("shutdown: http connections did not close in time", "err", err)
+		httpServer.Close()
+	}
+	cancel()
+	stopBackground()
+	background.Wait()
+	log.Info("stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
 	return nil
+}
+
+// lanes gives each terminal a lane whose executor runs the operation's
+// plugin on it.
+func lanes(registry *plugins.Registry, terminals []automation.Terminal) []queue.Lane {
+	out := make([]queue.Lane, 0, len(terminals))
+	for _, t := range terminals {
+		out = append(out, queue.Lane{
+			Terminal: t.Name(),
+			Execute: func(ctx context.Context, op queue.Operation) (queue.Result, error) {
+				res, err := registry.ExecuteWith(ctx, t, op.Name, op.Params, plugins.ExecOptions{ClientOrderID: op.IdempotencyKey})
+				if res.Data == nil {
+					return queue.Result{Message: res.Message}, err
+				}
+				data, merr := marshalResult(res.Data)
+				if merr != nil && err == nil {
+					err = merr
+				}
+				return queue.Result{Data: data, Message: res.Message}, err
+			},
+		})
+	}
+	return out
+}
+
+// apiKeys maps [api] key and [[api.keys]] onto the server's keys.
+func apiKeys(c APIConfig) []server.APIKey {
+	var keys []server.APIKey
+	if c.Key != "" {
+		keys = append(keys, server.APIKey{Name: "api.key", Key: c.Key})
+	}
+	for i, k := range c.Keys {
+		name := k.Name
+		if name == "" {
+			name = fmt.Sprintf("api.keys[%d]", i)
+		}
+		key := server.APIKey{Name: name, Key: k.Key}
+		for _, s := range k.Scopes {
+			key.Scopes = append(key.Scopes, server.Scope(s))
+		}
+		keys = append(keys, key)
+	}
+	return keys
+}
+
+// history adapts the journal to the server's History.
+type history struct{ st *store.Store }
+
+func (h history) History(ctx context.Context, f queue.HistoryFilter) ([]queue.Operation, int, error) {
+	return h.st.History(ctx, store.HistoryFilter(f))
+}
+
+// prune deletes finished operations older than keepDays, once an hour.
+func prune(ctx context.Context, st *store.Store, keepDays int, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		before := time.Now().AddDate(0, 0, -keepDays)
+		if n, err := st.Prune(ctx, before); err != nil && ctx.Err() == nil {
+			log.Error("prune the journal", "err", err)
+		} else if n > 0 {
+			log.Info("pruned the journal", "deleted", n, "before", before.Format(time.DateOnly))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated with the config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// version is the module version from the build, or the VCS revision.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "devel-" + s.Value[:12]
+		}
+	}
+	return "devel"
 }
