@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -80,8 +81,13 @@ type fakeSim struct {
 }
 
 func (s *fakeSim) SetQuote(code string, price float64) error {
-	if code == "999999" {
+	switch code {
+	case "999999":
 		return automation.Rejected("no such instrument %s", code)
+	case "888888":
+		return fmt.Errorf("价格 %v 超过 %s 的 2 位小数 (too many decimals)", price, code)
+	case "000000":
+		return &automation.Error{Code: automation.CodeInternal, Message: "ledger write failed"}
 	}
 	s.qmu.Lock()
 	defer s.qmu.Unlock()

@@ -171,9 +171,16 @@ func decodeQuote(raw []byte) (QuoteRequest, []fieldError, error) {
 	return req, errs, nil
 }
 
-// simFailed answers a sim control the sim refused.
+// simFailed answers a sim control the sim refused. The sim's checks of a
+// code or price come back as plain errors with a message for the trader:
+// 422. A coded error says itself what it is.
 func (s *Server) simFailed(c *gin.Context, what string, err error) {
-	switch automation.CodeOf(err) {
+	var coded *automation.Error
+	if !errors.As(err, &coded) {
+		s.fail(c, codeInvalidParams, err.Error(), nil)
+		return
+	}
+	switch coded.Code {
 	case automation.CodeInternal:
 		s.internal(c, what, err)
 	case automation.CodeUnsupported:

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -324,4 +325,24 @@ func TestSubmitWait(t *testing.T) {
 			t.Errorf("message %q does not say how to wait", e.message())
 		}
 	})
+}
+
+// Over real HTTP, an oversized body is answered 413, not dropped.
+func TestSubmitTooLargeOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	ts := httptest.NewServer(h.srv.Handler())
+	defer ts.Close()
+	body := `{"params":{"stock_code":"` + strings.Repeat("6", 3<<20) + `"}}`
+	resp, err := http.Post(ts.URL+"/api/v1/operations/buy", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("the connection was dropped instead of answered: %v", err)
+	}
+	defer resp.Body.Close()
+	var e envelope
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || e.code() != codeTooLarge {
+		t.Fatalf("%d %+v", resp.StatusCode, e)
+	}
 }

@@ -170,6 +170,8 @@ func TestSimQuote(t *testing.T) {
 		{"unknown field", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"600000","price":1,"volume":3}`, 422, codeInvalidParams, []string{"volume"}},
 		{"not JSON", "POST", "/api/v1/sim/quote", `{`, 400, codeBadRequest, nil},
 		{"the sim refuses", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"999999","price":1}`, 422, codeInvalidParams, nil},
+		{"the sim refuses with a plain error", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"888888","price":1.001}`, 422, codeInvalidParams, nil},
+		{"the sim fails", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"000000","price":1}`, 500, codeInternal, nil},
 		{"read a bad code", "GET", "/api/v1/sim/quote?terminal=paper&stock_code=6000", "", 422, codeInvalidParams, []string{"stock_code"}},
 		{"read an unknown quote", "GET", "/api/v1/sim/quote?terminal=paper&stock_code=300750", "", 422, codeInvalidParams, nil},
 	}
