@@ -78,6 +78,7 @@ func (t *Terminal) roll(d day) {
 		p.settle(d)
 	}
 	t.st.Today = d
+	t.changed = true
 }
 
 // prune forgets finished records older than historyDays.
@@ -90,4 +91,6 @@ func (t *Terminal) prune() {
 	t.st.Conditions = slices.DeleteFunc(t.st.Conditions, func(c *condition) bool {
 		return c.Status != automation.ConditionWatching && old(c.CreatedAt)
 	})
+	t.indexClientIDs()
+	t.enc.reset()
 }

@@ -119,6 +119,7 @@ func (t *Terminal) placeCondition(now time.Time, req automation.ConditionRequest
 	t.st.LastConditionID++
 	c.ID = strconv.FormatInt(t.st.LastConditionID, 10)
 	t.st.Conditions = append(t.st.Conditions, c)
+	t.changed = true
 	t.watching = append(t.watching, c)
 	t.watchAt(pointOf(now), now, in.code)
 	return c.view(), nil
@@ -160,7 +161,7 @@ func (t *Terminal) watchAt(p point, at time.Time, code string) {
 		case automation.StopLossProfit:
 			// Armed only when the position can be sold: shares bought
 			// today (T+1) make a stop wait rather than fail.
-			sellable := t.sellable(c.Code, p.Day)
+			sellable := t.sellable(c.Code, dayOf(at))
 			qty := c.Quantity
 			if qty == 0 {
 				qty = sellable
@@ -184,11 +185,13 @@ func (t *Terminal) fire(c *condition, at time.Time, s orderSpec) {
 		o = t.reject(at, s, s.price, err.Error())
 	}
 	c.Status, c.ContractNo, c.ClosedAt = automation.ConditionTriggered, o.ContractNo, at
+	t.changed = true
 	t.unlistWatching(c)
 }
 
 func (t *Terminal) closeCondition(c *condition, status string, at time.Time) {
 	c.Status, c.ClosedAt = status, at
+	t.changed = true
 	t.unlistWatching(c)
 }
 

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -96,11 +97,14 @@ func paper(quotes map[string]float64) Options {
 	return o
 }
 
+// newSim builds a sim on clk. Without a ledger of the test's own it saves
+// to a fresh memLedger, so that every test also runs the save path and the
+// check that nothing changes unsaved (verifyUnchanged).
 func newSim(t testing.TB, opts Options, clk *clock, l Ledger) *Terminal {
 	t.Helper()
-	deps := Deps{Now: clk.Now}
-	if l != nil {
-		deps.Ledger = l
+	deps := Deps{Now: clk.Now, Ledger: l}
+	if l == nil {
+		deps.Ledger = newMemLedger()
 	}
 	s, err := New("sim", opts, deps)
 	if err != nil {
@@ -185,3 +189,8 @@ func wantCode(t testing.TB, err error, code string) {
 }
 
 var errDiskFull = errors.New("disk full")
+
+func TestMain(m *testing.M) {
+	verifyUnchanged = true
+	os.Exit(m.Run())
+}

@@ -106,8 +106,17 @@ func newState(genesis, today day, cash int64) *state {
 	}
 }
 
+// encodeEnvelope wraps the state in its envelope. It is written by hand:
+// json.Marshal would re-scan the whole body to compact a RawMessage.
 func encodeEnvelope(body []byte, evaluatedAt time.Time) ([]byte, error) {
-	return json.Marshal(envelope{Version: ledgerVersion, EvaluatedAt: evaluatedAt, State: body})
+	at, err := evaluatedAt.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(body)+len(at)+64)
+	out = fmt.Appendf(out, `{"version":%d,"evaluated_at":%s,"state":`, ledgerVersion, at)
+	out = append(out, body...)
+	return append(out, '}'), nil
 }
 
 func decodeEnvelope(raw []byte) (*state, []byte, time.Time, error) {
@@ -175,12 +184,19 @@ func (t *Terminal) commit(ctx context.Context) error {
 	if t.ledger == nil {
 		return nil
 	}
-	body, err := json.Marshal(t.st)
+	if !t.changed {
+		if verifyUnchanged {
+			t.verifyUnchanged()
+		}
+		return nil
+	}
+	body, err := t.encodeState()
 	if err != nil {
 		t.rollback()
 		return fmt.Errorf("sim ledger: cannot encode the account: %w", err)
 	}
 	if bytes.Equal(body, t.saved) {
+		t.changed = false
 		return nil
 	}
 	raw, err := encodeEnvelope(body, t.evaluatedAt)
@@ -195,8 +211,20 @@ func (t *Terminal) commit(ctx context.Context) error {
 			Err:     err,
 		}
 	}
-	t.saved, t.savedAt = body, t.evaluatedAt
+	t.saved, t.savedAt, t.changed = body, t.evaluatedAt, false
 	return nil
+}
+
+// verifyUnchanged makes every commit of an unchanged state check that it
+// is: tests turn it on, so that a change that forgets to set t.changed
+// (and would not be saved) fails them.
+var verifyUnchanged = false
+
+func (t *Terminal) verifyUnchanged() {
+	body, err := json.Marshal(t.st)
+	if err != nil || !bytes.Equal(body, t.saved) {
+		panic(fmt.Sprintf("sim: the state changed without t.changed being set (%v):\nsaved %s\nnow   %s", err, t.saved, body))
+	}
 }
 
 // rollback restores the state last saved.

@@ -160,10 +160,8 @@ func specOf(req automation.OrderRequest) (orderSpec, error) {
 // the lock and has advanced the state to now. A rejected order is not
 // recorded.
 func (t *Terminal) placeOrder(now time.Time, s orderSpec) (*order, error) {
-	if s.clientID != "" {
-		if o := t.orderByClientID(s.clientID); o != nil {
-			return t.replay(o, s)
-		}
+	if o := t.byClientID[s.clientID]; s.clientID != "" && o != nil {
+		return t.replay(o, s)
 	}
 	today := dayOf(now)
 	price, prevClose := t.priceAt(s.in, pointOf(now))
@@ -214,6 +212,10 @@ func (t *Terminal) placeOrder(now time.Time, s orderSpec) (*order, error) {
 		PlacedAt:      now,
 	}
 	t.st.Orders = append(t.st.Orders, o)
+	t.changed = true
+	if o.ClientOrderID != "" {
+		t.byClientID[o.ClientOrderID] = o
+	}
 	if s.kind == automation.Market ||
 		s.side == automation.Buy && s.price >= price ||
 		s.side == automation.Sell && s.price <= price {
@@ -237,15 +239,6 @@ func (t *Terminal) replay(o *order, s orderSpec) (*order, error) {
 			s.clientID, o.ContractNo, o.Side, o.Code, o.Quantity)
 	}
 	return o, nil
-}
-
-func (t *Terminal) orderByClientID(id string) *order {
-	for _, o := range slices.Backward(t.st.Orders) {
-		if o.ClientOrderID == id {
-			return o
-		}
-	}
-	return nil
 }
 
 // checkSellable applies T+1 and the odd-lot rule: an odd lot (零股) is
@@ -272,6 +265,7 @@ func (t *Terminal) checkSellable(in instrument, qty int64, today day) error {
 func (t *Terminal) fill(o *order, in instrument, price int64, at time.Time) {
 	amount := amountCents(price, o.Quantity)
 	f := t.fees.of(in, o.Side == automation.Sell, amount)
+	t.changed = true
 	switch o.Side {
 	case automation.Buy:
 		t.st.Cash -= amount + f.total()
@@ -327,6 +321,7 @@ func (t *Terminal) reject(now time.Time, s orderSpec, price int64, reason string
 		Reason:      reason,
 	}
 	t.st.Orders = append(t.st.Orders, o)
+	t.changed = true
 	return o
 }
 
@@ -339,6 +334,7 @@ func (t *Terminal) cancel(o *order, reason string) {
 	}
 	o.Frozen = 0
 	o.Reason = reason
+	t.changed = true
 	t.unlistOpen(o)
 }
 
@@ -375,6 +371,7 @@ func (t *Terminal) unlistOpen(o *order) {
 
 func (t *Terminal) nextContractNo() string {
 	t.st.LastContractNo++
+	t.changed = true
 	return strconv.FormatInt(t.st.LastContractNo, 10)
 }
 

@@ -72,9 +72,11 @@ func newRepoTable(overrides map[string]float64) repoTable {
 	return t
 }
 
-// ratePercent renders a rate as reverse_repo_query shows it: "1.85%".
+// ratePercent renders a rate as reverse_repo_query shows it: "1.85%",
+// rounded half away from zero to a hundredth of a percent.
 func ratePercent(units int64) string {
-	return fmt.Sprintf("%.2f%%", float64(units)*100/rateScale)
+	bp := mulDivRound(units, 1, rateScale/10_000) // hundredths of a percent
+	return fmt.Sprintf("%d.%02d%%", bp/100, bp%100)
 }
 
 // loan is a placed reverse repo. Its principal stays in the cash balance
@@ -160,6 +162,7 @@ func (t *Terminal) lendRepo(now time.Time, req automation.RepoRequest) (automati
 		PayDay:     (dayOf(now) + day(p.days)).onOrAfterTrading(),
 	}
 	t.st.Loans = append(t.st.Loans, l)
+	t.changed = true
 	return l.view(), nil
 }
 
@@ -184,6 +187,7 @@ func (t *Terminal) payLoans(d day) {
 			l.Interest = l.interest()
 			l.Paid = true
 			t.st.Cash += l.Interest
+			t.changed = true
 		}
 	}
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,12 +43,17 @@ type Terminal struct {
 	// a change that might still be rolled back.
 	mu          sync.Mutex
 	st          *state
-	open        []*order     // today's open orders, in time priority
-	watching    []*condition // condition orders being watched
+	open        []*order          // today's open orders, in time priority
+	watching    []*condition      // condition orders being watched
+	byClientID  map[string]*order // orders by client order id
 	prices      *priceModel
+	enc         encodeCache
 	evaluatedAt time.Time // the sim-clock instant the account is up to
 	saved       []byte    // the state as last saved (nil without a ledger)
 	savedAt     time.Time // evaluatedAt as last saved
+	// changed is set by every change to st since the last save, so that
+	// a call that changed nothing costs no encoding.
+	changed bool
 
 	onBlock func(op, why string) // tests: told when an action starts to wait
 }
@@ -127,7 +131,7 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 	if t.ledger == nil {
 		return nil
 	}
-	body, err := json.Marshal(st)
+	body, err := t.encodeState()
 	if err != nil {
 		return fmt.Errorf("sim %s: cannot encode the new account: %w", t.name, err)
 	}
@@ -144,8 +148,9 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 
 // setState installs st and rebuilds what is derived from it.
 func (t *Terminal) setState(st *state, evaluatedAt time.Time) {
-	t.st, t.evaluatedAt = st, evaluatedAt
+	t.st, t.evaluatedAt, t.changed = st, evaluatedAt, false
 	t.open, t.watching = nil, nil
+	t.indexClientIDs()
 	for _, o := range st.Orders {
 		if o.open() {
 			t.open = append(t.open, o)
@@ -157,6 +162,16 @@ func (t *Terminal) setState(st *state, evaluatedAt time.Time) {
 		}
 	}
 	t.prices.reset()
+	t.enc.reset()
+}
+
+func (t *Terminal) indexClientIDs() {
+	t.byClientID = make(map[string]*order)
+	for _, o := range t.st.Orders {
+		if o.ClientOrderID != "" {
+			t.byClientID[o.ClientOrderID] = o
+		}
+	}
 }
 
 // run carries out one terminal action: connection and faults, latency,
@@ -382,6 +397,7 @@ func (t *Terminal) SetQuote(code string, price float64) error {
 		prevClose = m
 	}
 	t.st.Quotes[code] = anchor{At: p, Price: m, PrevClose: prevClose}
+	t.changed = true
 	t.matchOpen(p, now, code)
 	t.watchAt(p, now, code)
 	return t.commit(context.Background())
