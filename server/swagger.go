@@ -53,7 +53,13 @@ func (s *Server) buildSpec() ([]byte, error) {
 		return nil, errors.New("the generated spec lacks POST /operations/{name} or SubmitRequest: regenerate docs/ with scripts/swag.sh")
 	}
 	list := s.operationList()
-	tags, _ := spec["tags"].([]any)
+	tags := []any{
+		map[string]any{"name": "operations", "description": "submit, follow, cancel and list operations; the history"},
+		map[string]any{"name": "queue", "description": "the lanes: statistics, pause and resume"},
+		map[string]any{"name": "system", "description": "health, status, information, reconnect, ping"},
+		map[string]any{"name": "events", "description": "the Server-Sent Events stream"},
+		map[string]any{"name": "sim", "description": "controls of the simulated terminal"},
+	}
 	for _, name := range list.Names {
 		info := list.Operations[name]
 		op := deepCopy(generic).(map[string]any)
