@@ -30,8 +30,9 @@ type OrderRequest struct {
 	Kind     OrderKind // Limit or Market
 	Price    float64   // limit price; ignored for Market
 	Quantity int64     // shares (or bonds: 10 per lot for convertibles)
-	// Strategy is the market order execution strategy (THS 1–6: 对手方最优,
-	// 本方最优, 即时成交剩余撤销, 最优五档剩余撤销, 全额成交或撤销, 最优五档剩余转限价).
+	// Strategy is the market order execution strategy, numbered as
+	// EasyTHS's execution_strategy (1–6, default 3); plugins/order.go
+	// names each number. A driver maps it to its venue's order types.
 	Strategy int
 	// ClientOrderID is the caller's idempotency key, passed to the venue
 	// where it has a client order id so an unknown outcome can be reconciled.
