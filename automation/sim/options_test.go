@@ -61,6 +61,19 @@ faults = [{ kind = "stall", operation = "buy", count = 1, duration = "2s" }]
 		t.Errorf("fees = %+v", got)
 	}
 
+	// The shipped config.toml writes whole numbers.
+	opts, err = decode(t, `
+initial_cash = 1000000
+latency = "0s"
+quotes = { "600000" = 10 }
+positions = { "600000" = 1000 }
+volatility = 0
+min_commission = 5
+repo_rates = { "131810" = 2 }
+`)
+	if err != nil || opts.Validate() != nil || opts.InitialCash != 1e6 || opts.Quotes["600000"] != 10 || opts.RepoRates["131810"] != 2 {
+		t.Errorf("whole numbers: %+v, %v", opts, err)
+	}
 	// Absent keys keep their defaults.
 	opts, err = decode(t, `latency = "0s"`)
 	if err != nil || opts.InitialCash != 1_000_000 || opts.Volatility != 0.02 || opts.MinCommission != 5 {
