@@ -22,6 +22,10 @@ type Config struct {
 	// ResultTTL keeps finished operations in memory (3h); after that they
 	// are answered from the Store.
 	ResultTTL time.Duration
+	// MaxFinished bounds how many finished operations stay in memory
+	// (100,000), so that a burst within ResultTTL cannot grow the heap
+	// without limit; the oldest go first, and the Store still answers.
+	MaxFinished int
 	// KeyTTL is how long an idempotency key is remembered (24h).
 	KeyTTL time.Duration
 	// ResumeMaxAge: at recovery, queued operations older than this expire
@@ -38,6 +42,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResultTTL <= 0 {
 		c.ResultTTL = 3 * time.Hour
+	}
+	if c.MaxFinished <= 0 {
+		c.MaxFinished = 100_000
 	}
 	if c.KeyTTL < 24*time.Hour {
 		c.KeyTTL = 24 * time.Hour
@@ -416,7 +423,7 @@ func (q *Queue) Cancel(ctx context.Context, id string) (Operation, error) {
 // expire cancels e if it is still queued when its expire_after passes.
 func (q *Queue) expire(e *entry) {
 	q.mu.Lock()
-	if e.op.Status != StatusQueued || e.settling || !e.lane.heap.remove(e) {
+	if q.closed || e.op.Status != StatusQueued || e.settling || !e.lane.heap.remove(e) {
 		q.mu.Unlock()
 		return
 	}
@@ -466,12 +473,13 @@ func (q *Queue) endSettle(e *entry, final Operation) {
 	q.evict()
 }
 
-// evict forgets finished entries older than ResultTTL; the journal still
-// answers for them. Called with q.mu held.
+// evict forgets finished entries older than ResultTTL, or beyond
+// MaxFinished; the journal still answers for them. Called with q.mu held.
 func (q *Queue) evict() {
 	cutoff := q.clock.Now().Add(-q.cfg.ResultTTL)
+	over := len(q.finished) - q.cfg.MaxFinished
 	n := 0
-	for n < len(q.finished) && !q.finished[n].op.FinishedAt.After(cutoff) {
+	for n < len(q.finished) && (n < over || !q.finished[n].op.FinishedAt.After(cutoff)) {
 		e := q.finished[n]
 		delete(q.ops, e.op.ID)
 		if k := e.op.IdempotencyKey; k != "" && q.keys[keyRef{e.op.Terminal, k}] == e {

@@ -437,6 +437,26 @@ func TestEvictionKeepsAnswersInJournal(t *testing.T) {
 	}
 }
 
+func TestMaxFinishedBoundsMemory(t *testing.T) {
+	h := newHarness(t, Config{ResultTTL: time.Hour, MaxFinished: 5})
+	h.q.Start()
+	var ids []string
+	for i := range 12 {
+		ids = append(ids, h.wait(h.submit(Request{Name: fmt.Sprint(i)}).Operation.ID).ID)
+	}
+	h.q.mu.Lock()
+	inMemory := len(h.q.ops)
+	_, oldest := h.q.ops[ids[0]]
+	_, newest := h.q.ops[ids[11]]
+	h.q.mu.Unlock()
+	if inMemory != 5 || oldest || !newest {
+		t.Errorf("in memory: %d ops (oldest %v, newest %v); want the newest 5", inMemory, oldest, newest)
+	}
+	if op, err := h.q.Get(context.Background(), ids[0]); err != nil || op.Status != StatusSuccess {
+		t.Errorf("evicted op from the journal: %+v, %v", op, err)
+	}
+}
+
 func TestJournalFailures(t *testing.T) {
 	t.Run("append fails: nothing queued", func(t *testing.T) {
 		fs := &failingStore{Store: NewMemStore(), failAppend: true}
