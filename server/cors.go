@@ -46,11 +46,14 @@ const (
 // cors adds the CORS headers for an allowed origin and answers preflight
 // requests (which carry no key) itself.
 func (s *Server) cors(c *gin.Context) {
+	if !s.corsPolicy.any && len(s.corsPolicy.origins) == 0 {
+		return // no browser origin is allowed: no CORS headers at all
+	}
+	c.Writer.Header().Add("Vary", "Origin") // answers differ by origin: caches must know
 	origin := c.GetHeader("Origin")
 	if origin == "" {
 		return
 	}
-	c.Writer.Header().Add("Vary", "Origin")
 	allowed := s.corsPolicy.allows(origin)
 	if allowed {
 		h := c.Writer.Header()

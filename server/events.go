@@ -30,6 +30,9 @@ const subscriberBuffer = 256
 type Events struct {
 	now func() time.Time
 	seq atomic.Uint64
+	// open counts the subscriptions, so that a change nobody follows
+	// costs the queue nothing.
+	open atomic.Int64
 
 	mu   sync.RWMutex
 	subs map[*subscription]struct{}
@@ -93,22 +96,22 @@ func (b *Events) subscribe(f eventFilter) *subscription {
 	sub := &subscription{filter: f, ch: make(chan *event, subscriberBuffer)}
 	b.mu.Lock()
 	b.subs[sub] = struct{}{}
+	b.open.Add(1)
 	b.mu.Unlock()
 	return sub
 }
 
 func (b *Events) unsubscribe(sub *subscription) {
 	b.mu.Lock()
-	delete(b.subs, sub)
+	if _, ok := b.subs[sub]; ok {
+		delete(b.subs, sub)
+		b.open.Add(-1)
+	}
 	b.mu.Unlock()
 }
 
 // subscribers is the number of open streams.
-func (b *Events) subscribers() int {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return len(b.subs)
-}
+func (b *Events) subscribers() int { return int(b.open.Load()) }
 
 func (b *Events) publish(e *event) {
 	b.mu.RLock()
@@ -131,6 +134,9 @@ func (b *Events) publish(e *event) {
 
 // OperationChanged implements queue.Observer.
 func (b *Events) OperationChanged(op queue.Operation) {
+	if b.open.Load() == 0 {
+		return
+	}
 	at := b.now()
 	b.publish(&event{
 		kind: eventOperation, terminal: op.Terminal, operation: op.ID, name: op.Name,
@@ -147,6 +153,9 @@ type laneEvent struct {
 
 // LaneChanged implements queue.Observer.
 func (b *Events) LaneChanged(terminal string, state queue.LaneState) {
+	if b.open.Load() == 0 {
+		return
+	}
 	at := b.now()
 	b.publish(&event{
 		kind: eventLane, terminal: terminal,

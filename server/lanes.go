@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -81,6 +80,6 @@ func (s *Server) setPaused(c *gin.Context, paused bool) {
 	if paused {
 		msg = "paused: the running operation finishes, nothing new starts until resume"
 	}
-	s.log.Info("lanes "+map[bool]string{true: "paused", false: "resumed"}[paused], "terminals", names, "key_name", c.GetString(keyNameKey))
-	s.reply(c, http.StatusOK, Envelope{Success: true, Message: &msg, Data: PauseView{Paused: paused, Terminals: names}})
+	s.log.Info("lanes "+msg, "terminals", names, "key_name", c.GetString(keyNameKey))
+	s.ok(c, msg, PauseView{Paused: paused, Terminals: names})
 }

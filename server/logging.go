@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 
@@ -30,7 +31,7 @@ func (s *Server) accessLog(c *gin.Context) {
 		slog.String("path", c.Request.URL.Path),
 		slog.Int("status", status),
 		slog.Duration("duration", s.now().Sub(start)),
-		slog.String("client", clientAddr(c.Request)),
+		slog.String("client", remoteHost(c.Request)),
 		slog.Int("bytes", max(c.Writer.Size(), 0)),
 	}
 	if name := c.GetString(keyNameKey); name != "" {
@@ -66,4 +67,13 @@ func routeLabel(c *gin.Context) string {
 		return p
 	}
 	return "unmatched"
+}
+
+// remoteHost is the connection's address without its port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -9,7 +9,9 @@ import (
 
 // routes lists the whole API. Every request passes, in order: panic
 // recovery, the access log, the HTTP metrics, CORS (which answers
-// preflights), the rate limit; then each route's scope check.
+// preflights); then, on /api/v1 and /metrics, the rate limit and each
+// route's scope check. Swagger UI's static files are not rate limited: a
+// browser fetches several at once.
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -18,13 +20,13 @@ func (s *Server) routes() *gin.Engine {
 	r.RedirectFixedPath = false
 	r.ForwardedByClientIP = false // the client is the connection, never a header
 	_ = r.SetTrustedProxies(nil)
-	r.Use(s.recoverPanic, s.accessLog, s.observeHTTP, s.cors, s.rateLimit)
+	r.Use(s.recoverPanic, s.accessLog, s.observeHTTP, s.cors)
 	r.NoRoute(s.notFound)
 	r.NoMethod(s.methodNotAllowed)
 
 	read, trade, admin := s.require(ScopeRead), s.require(ScopeTrade), s.require(ScopeAdmin)
 
-	api := r.Group("/api/v1")
+	api := r.Group("/api/v1", s.rateLimit)
 	api.GET("/ping", s.ping)
 	api.GET("/system/health", s.health)
 
@@ -50,9 +52,9 @@ func (s *Server) routes() *gin.Engine {
 	api.POST("/sim/quote", admin, s.setQuote)
 
 	if s.cfg.MetricsAuth {
-		r.GET("/metrics", read, s.metricsHandler())
+		r.GET("/metrics", s.rateLimit, read, s.metricsHandler())
 	} else {
-		r.GET("/metrics", s.metricsHandler())
+		r.GET("/metrics", s.rateLimit, s.metricsHandler())
 	}
 
 	if s.cfg.Docs {

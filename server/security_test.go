@@ -149,6 +149,10 @@ func TestRateLimit(t *testing.T) {
 	if s, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || s < 1 {
 		t.Errorf("Retry-After %q", w.Header().Get("Retry-After"))
 	}
+	// Swagger UI's files are not limited: a browser fetches several at once.
+	if w := h.serve(request{method: "GET", path: "/docs/index.html", remote: "192.0.2.1:5000"}); w.Code != 200 {
+		t.Errorf("docs limited: %d", w.Code)
+	}
 	// Another port of the same address is the same client; a forged
 	// X-Forwarded-For changes nothing.
 	expect(t, h.serve(*from("192.0.2.1:6000", map[string]string{"X-Forwarded-For": "198.51.100.7"})), 429, codeRateLimited)

@@ -198,15 +198,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("server: terminal %q is listed twice", t.Name())
 		}
 		s.terminals[t.Name()] = t
-		s.order = append(s.order, t.Name())
 	}
-	for _, name := range s.q.Terminals() {
+	// The queue's lane order is the authority: its first lane is the
+	// default terminal.
+	s.order = s.q.Terminals()
+	for _, name := range s.order {
 		if _, ok := s.terminals[name]; !ok {
 			return nil, fmt.Errorf("server: the queue has a lane for terminal %q but no such terminal was given", name)
 		}
 	}
-	if len(s.order) != len(s.q.Terminals()) {
-		return nil, errors.New("server: every terminal needs a queue lane")
+	if len(s.order) == 0 || len(s.order) != len(s.terminals) {
+		return nil, errors.New("server: every terminal needs a queue lane, and there must be at least one")
 	}
 
 	var err error

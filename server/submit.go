@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -160,7 +161,7 @@ func (s *Server) awaitSubmitted(c *gin.Context, sub queue.Submitted, wait time.D
 			Error: stringOrNil(op.Error), ErrorCode: stringOrNil(op.ErrorCode)}
 		v.Status = string(op.Status)
 		v.QueuePosition = nil
-		s.reply(c, 200, Envelope{Success: op.Status == queue.StatusSuccess, Message: outcomeMessage(op),
+		s.reply(c, http.StatusOK, Envelope{Success: op.Status == queue.StatusSuccess, Message: outcomeMessage(op),
 			Data: v, ErrorCode: stringOrNil(op.ErrorCode)})
 		return
 	}
