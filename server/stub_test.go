@@ -43,10 +43,18 @@ func (s *stubQueue) Pause(string) error  { return nil }
 func (s *stubQueue) Resume(string) error { return nil }
 func (s *stubQueue) Terminals() []string { return []string{"main"} }
 
-func newStubServer(t *testing.T, q *stubQueue) *harness {
+type stubOption func(*Config)
+
+func withStubKeys(key string) stubOption { return func(c *Config) { c.Keys = []APIKey{{Key: key}} } }
+
+func newStubServer(t testing.TB, q Queue, opts ...stubOption) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}, main: newFakeTerminal("main"), metrics: NewMetrics(), events: NewEvents()}
-	srv, err := New(Config{}, Deps{
+	var cfg Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg, Deps{
 		Queue: q, Operations: plugins.NewRegistry(), Terminals: []automation.Terminal{h.main},
 		Metrics: h.metrics, Events: h.events, Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
 	})
