@@ -24,6 +24,9 @@ type lane struct {
 	counts   Counts // Success, Failed, Cancelled since start
 	state    LaneState
 	wake     chan struct{} // buffered(1): "look at the heap again"
+	// terminal is held (buffered(1)) by whoever uses the terminal: the
+	// worker while an executor runs, or an Exclusive action.
+	terminal chan struct{}
 }
 
 // count adds a finished operation to the lane's counts.
@@ -135,6 +138,10 @@ func (q *Queue) run(l *lane, e *entry) {
 		q.noteState(l)
 		q.mu.Unlock()
 	}()
+
+	// An Exclusive action (a reconnect) may hold the terminal: wait for it.
+	l.terminal <- struct{}{}
+	defer func() { <-l.terminal }()
 
 	started := q.clock.Now()
 	if err := q.store.MarkRunning(context.WithoutCancel(q.runCtx), e.op.ID, started); err != nil {
@@ -280,6 +287,34 @@ func (q *Queue) withTimeout(parent context.Context, d time.Duration) (context.Co
 		t.Stop()
 		cancel(context.Canceled)
 	}
+}
+
+// Exclusive runs fn with the terminal to itself: it waits until the lane's
+// running operation (if any) has returned, and no operation starts until fn
+// returns. Actions on a terminal from outside the queue, such as a
+// reconnect, go through it so that nothing ever overlaps on a terminal.
+// When ctx ends first, fn is not called and the error says what holds the
+// terminal.
+func (q *Queue) Exclusive(ctx context.Context, terminal string, fn func(ctx context.Context) error) error {
+	l, err := q.lane(terminal)
+	if err != nil {
+		return err
+	}
+	select {
+	case l.terminal <- struct{}{}:
+	case <-ctx.Done():
+		q.mu.Lock()
+		why := "an operation is running"
+		if l.stuckOn != "" {
+			why = l.stuckOn
+		} else if l.current != nil {
+			why = fmt.Sprintf("operation %s (%s) is running", l.current.op.ID, l.current.op.Name)
+		}
+		q.mu.Unlock()
+		return fmt.Errorf("terminal %s is busy: %s: %w", l.name, why, ctx.Err())
+	}
+	defer func() { <-l.terminal }()
+	return fn(ctx)
 }
 
 // Pause holds a lane (or every lane when terminal is ""): the running

@@ -150,7 +150,7 @@ func New(cfg Config, lanes []Lane, deps Deps) (*Queue, error) {
 		if _, dup := q.lanes[l.Terminal]; dup {
 			return nil, fmt.Errorf("queue: terminal %q is listed twice", l.Terminal)
 		}
-		q.lanes[l.Terminal] = &lane{name: l.Terminal, exec: l.Execute, wake: make(chan struct{}, 1), state: LaneIdle}
+		q.lanes[l.Terminal] = &lane{name: l.Terminal, exec: l.Execute, wake: make(chan struct{}, 1), terminal: make(chan struct{}, 1), state: LaneIdle}
 		q.laneOrder = append(q.laneOrder, l.Terminal)
 	}
 	return q, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -643,5 +644,52 @@ func TestNewRejectsBadLanes(t *testing.T) {
 	}
 	if _, err := New(Config{}, []Lane{{Terminal: "a", Execute: exec}}, Deps{}); err == nil {
 		t.Error("missing deps accepted")
+	}
+}
+
+func TestExclusiveNeverOverlapsAnOperation(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.q.Start()
+	ctx := context.Background()
+	running := h.submit(Request{Name: "running", Params: params(scriptParams{Block: true})}).Operation
+	h.started("sim")
+
+	// While an operation runs, an exclusive action waits (here: gives up).
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	err := h.q.Exclusive(short, "sim", func(context.Context) error { t.Error("ran during an operation"); return nil })
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "running") {
+		t.Errorf("exclusive while running: %v", err)
+	}
+	close(h.script["sim"].gate("running"))
+	h.wait(running.ID)
+
+	// While an exclusive action runs, no operation starts.
+	inside := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- h.q.Exclusive(ctx, "sim", func(context.Context) error {
+			close(inside)
+			<-release
+			return errors.New("reconnect failed")
+		})
+	}()
+	<-inside
+	next := h.submit(Request{Name: "next"}).Operation
+	select {
+	case op := <-h.script["sim"].started:
+		t.Fatalf("%s started during an exclusive action", op.Name)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err == nil || err.Error() != "reconnect failed" {
+		t.Errorf("exclusive returns fn's error: %v", err)
+	}
+	if op := h.wait(next.ID); op.Status != StatusSuccess {
+		t.Errorf("next: %+v", op)
+	}
+	if err := h.q.Exclusive(ctx, "nope", func(context.Context) error { return nil }); !errors.Is(err, ErrUnknownTerminal) {
+		t.Errorf("unknown terminal: %v", err)
 	}
 }

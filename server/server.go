@@ -42,6 +42,8 @@ type Queue interface {
 	Resume(terminal string) error
 	// Terminals lists the lanes; the first is the default.
 	Terminals() []string
+	// Exclusive runs fn while no operation runs on the terminal.
+	Exclusive(ctx context.Context, terminal string, fn func(ctx context.Context) error) error
 }
 
 // Operations is the plugin registry: it knows every operation, validates

@@ -127,3 +127,7 @@ func TestNewChecksItsDependencies(t *testing.T) {
 		t.Error("one Metrics served two servers")
 	}
 }
+
+func (s *stubQueue) Exclusive(ctx context.Context, _ string, fn func(context.Context) error) error {
+	return fn(ctx)
+}

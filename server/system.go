@@ -251,7 +251,8 @@ func (s *Server) reconnect(c *gin.Context) {
 	for _, name := range names {
 		t := s.terminals[name]
 		ctx, cancel := context.WithTimeout(c.Request.Context(), reconnectTimeout)
-		err := t.Reconnect(ctx)
+		// Through the lane, so a reconnect never overlaps an operation.
+		err := s.q.Exclusive(ctx, name, t.Reconnect)
 		cancel()
 		v := ReconnectView{Terminal: name, Success: err == nil, State: string(t.State())}
 		if err != nil {
