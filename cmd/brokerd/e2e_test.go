@@ -66,9 +66,15 @@ func (l *lockedBuffer) String() string {
 // returned stop shuts it down and reports run's error.
 func startBrokerd(t *testing.T) (base string, logs *lockedBuffer, stop func() error) {
 	t.Helper()
+	return startBrokerdWith(t, e2eConfig)
+}
+
+// startBrokerdWith is startBrokerd with the config that config(dir) gives.
+func startBrokerdWith(t *testing.T, config func(dir string) string) (base string, logs *lockedBuffer, stop func() error) {
+	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(e2eConfig(dir)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(config(dir)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
