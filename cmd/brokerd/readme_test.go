@@ -48,11 +48,11 @@ func TestReadmeTour(t *testing.T) {
 	}
 	for _, want := range []string{
 		`"data":{"status":"pong"}`,
-		`"message":"成功提交600000的买入委托"`, // the buy's result
-		`"合同编号":"`,                      // …with its order number
-		`"status":"success"`,             // its status
-		`"holdings":[{"证券代码":"600000"`,  // the holding it made
-		`"field":"params.stock_code"`,    // the 422 names each field…
+		`"message":"成功提交600000的买入委托"`,  // the buy's result
+		`"合同编号":"`,                     // …with its order number
+		`"status":"success"`,           // its status
+		`"holdings":[{"证券代码":"600000"`, // the holding it made
+		`"field":"params.stock_code"`,  // the 422 names each field…
 		`"field":"params.price"`,
 		`"error_code":"invalid_params"`,
 		`"message":"operation cancelled"`, // the queued sell, cancelled
