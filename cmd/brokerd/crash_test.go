@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -338,4 +340,77 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestGracefulShutdownOnSIGTERM: SIGTERM lets the running operation finish,
+// keeps the queued one in the journal for the next start, and exits 0.
+func TestGracefulShutdownOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGTERM on Windows")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	config := filepath.Join(dir, "config.toml")
+	writeFile(t, config, fmt.Sprintf(`
+[api]
+port = %d
+[store]
+path = %q
+[[terminals]]
+name = "sim"
+driver = "sim"
+[terminals.options]
+latency = "1500ms"
+volatility = 0.0
+quotes = { "600000" = 10.50 }
+`, port, filepath.Join(dir, "journal.db")))
+	base := fmt.Sprintf("http://127.0.0.1:%d/api/v1", port)
+
+	cmd := startBinary(t, bin, config)
+	var running, queued struct {
+		Data struct {
+			ID string `json:"operation_id"`
+		} `json:"data"`
+	}
+	postJSON(t, base+"/operations/buy", `{"params":{"stock_code":"600000","price":10.50,"quantity":100}}`, &running)
+	postJSON(t, base+"/operations/funds_query", `{}`, &queued)
+	// Wait until the buy is running (the sim then takes 1.5 s).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var st struct {
+			Data struct {
+				Status string `json:"status"`
+			} `json:"data"`
+		}
+		getJSON(t, base+"/operations/"+running.Data.ID+"/status", &st)
+		if st.Data.Status == "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the buy never started: %s", st.Data.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v (want status 0)", err)
+	}
+
+	again := startBinary(t, bin, config)
+	defer stopBinary(t, again)
+	for id, want := range map[string]string{running.Data.ID: "success", queued.Data.ID: "success"} {
+		var res struct {
+			Success   bool    `json:"success"`
+			ErrorCode *string `json:"error_code"`
+		}
+		getJSON(t, base+"/operations/"+id+"/result?timeout=30", &res)
+		if !res.Success {
+			t.Errorf("%s: %v, want %s (the running one finished before exit, the queued one ran after restart)", id, res.ErrorCode, want)
+		}
+	}
 }
