@@ -58,13 +58,18 @@ func (b *bench) memory(ctx context.Context) error {
 	lo.duration, lo.requests = 0, o.ops
 	l := waitLoad("operations through one lane", t, lo, body)
 	l.Progress, l.Sample = b.errw, sample
+	before, procErr := t.usage()
 	out := l.run(ctx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	m := measured{outcome: out, Server: t.name, Backlog: -1}
+	if after, err := t.usage(); err == nil && procErr == nil {
+		m.CPU, m.RSS, m.HWM, m.procKnown = after.CPU-before.CPU, after.RSS, after.HWM, true
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	printLoads(b.out, []measured{{outcome: out, Server: t.name}})
+	printLoads(b.out, []measured{m})
 	if out.Errors > 0 {
 		fmt.Fprintf(b.out, "errors, such as: %v\n", out.ErrorSamples)
 	}
