@@ -5,14 +5,54 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 )
+
+// The sim terminal's ledger: the live state of each simulated account (one
+// row, replaced at every change) and the archive of its finished history
+// (rows appended when the account rolls to a new day, deleted after a year).
 
 const (
 	loadLedger = `SELECT state FROM sim_ledger WHERE terminal = ?`
 	// An empty state is bound as NULL by the driver: store it as x''.
 	saveLedger = `INSERT INTO sim_ledger (terminal, state, updated_at) VALUES (?, coalesce(?, x''), ?)
 		ON CONFLICT (terminal) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`
+
+	insertArchive = `INSERT INTO sim_archive (terminal, seq, kind, day, key, body)
+		VALUES (?, ?, ?, ?, ?, coalesce(?, x''))`
+	selectArchive = `SELECT body FROM sim_archive
+		WHERE terminal = ? AND kind = ? AND day >= ? ORDER BY day, seq`
+	// key <> '' lets SQLite use the partial index.
+	findArchive = `SELECT body FROM sim_archive
+		WHERE terminal = ? AND kind = ? AND key = ? AND key <> '' ORDER BY seq DESC LIMIT 1`
+	// pruneArchive deletes one batch; like pruneFinished, no ORDER BY.
+	pruneArchive = `DELETE FROM sim_archive WHERE rowid IN (
+		SELECT rowid FROM sim_archive WHERE terminal = ? AND day < ? LIMIT ?)`
 )
+
+// SimRecord is one finished record of a sim account (an order, a trade, a
+// condition order, a repo loan) moved from its state to its archive.
+//
+// It is an alias of a struct type, and the sim's LedgerRecord is an alias
+// of the same type, so that the Store implements the sim's Ledger interface
+// without the store and the sim knowing each other; the compiler checks
+// that the two agree where brokerd hands the Store to the sim.
+type SimRecord = struct {
+	// Kind names what the record is; reads select one kind.
+	Kind string
+	// Day is the instant the record's day starts: reads select from a
+	// day on, and pruning deletes the days before a cutoff.
+	Day time.Time
+	// Seq is the record's place in its terminal's archive, given by the
+	// sim: unique per terminal, increasing as records are archived.
+	Seq int64
+	// Key finds the record by FindLedgerArchive (a client order id); ""
+	// for none.
+	Key string
+	// Body is the record, opaque to the store (the sim's JSON).
+	Body []byte
+}
 
 // LoadLedger returns the state the sim terminal named terminal saved last,
 // or nil and no error when it never saved one.
@@ -49,4 +89,142 @@ func (s *Store) SaveLedger(ctx context.Context, terminal string, state []byte) e
 		return fmt.Errorf("journal: save ledger of terminal %q: %w", terminal, err)
 	}
 	return nil
+}
+
+// ArchiveLedger appends records to the archive of the sim terminal named
+// terminal and replaces its saved state, atomically: when it returns nil,
+// both are durable; when it returns an error, neither is recorded. A record
+// whose Seq the terminal's archive already holds fails it with ErrConflict,
+// so that history is never archived twice.
+func (s *Store) ArchiveLedger(ctx context.Context, terminal string, records []SimRecord, state []byte) error {
+	if terminal == "" {
+		return errors.New("journal: cannot archive a ledger without a terminal name")
+	}
+	for i, r := range records {
+		if r.Kind == "" || r.Day.IsZero() {
+			return fmt.Errorf("journal: archive ledger of terminal %q: record %d (seq %d) has no kind or no day", terminal, i, r.Seq)
+		}
+	}
+	_, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+		// A savepoint makes the write all or nothing inside the batch's
+		// transaction: a conflict on the fifth record must not leave the
+		// first four to be committed with the other callers' writes.
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT archive_ledger`); err != nil {
+			return 0, err
+		}
+		err := s.archive(ctx, tx, terminal, records, state)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `RELEASE archive_ledger`)
+			return 0, err
+		}
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO archive_ledger`); rerr != nil {
+			return 0, errors.Join(err, rerr)
+		}
+		if _, rerr := tx.ExecContext(ctx, `RELEASE archive_ledger`); rerr != nil {
+			return 0, errors.Join(err, rerr)
+		}
+		if constraint(err) != 0 {
+			return 0, &recordError{fmt.Errorf("%w: %w", ErrConflict, err)}
+		}
+		return 0, err
+	})
+	if err != nil {
+		return fmt.Errorf("journal: archive ledger of terminal %q: %w", terminal, err)
+	}
+	return nil
+}
+
+func (s *Store) archive(ctx context.Context, tx *sql.Tx, terminal string, records []SimRecord, state []byte) error {
+	insert := tx.StmtContext(ctx, s.stmts.insertArchive)
+	for _, r := range records {
+		if _, err := insert.ExecContext(ctx, terminal, r.Seq, r.Kind, clampNanos(r.Day), r.Key, r.Body); err != nil {
+			if constraint(err) != 0 {
+				return fmt.Errorf("record %d (%s) is already archived: %w", r.Seq, r.Kind, err)
+			}
+			return err
+		}
+	}
+	_, err := tx.StmtContext(ctx, s.stmts.saveLedger).ExecContext(ctx, terminal, state, s.now().UnixNano())
+	return err
+}
+
+// LoadLedgerArchive returns the bodies of the archived records of kind of
+// the sim terminal named terminal whose Day is at or after since, by Day
+// and then Seq. A zero since selects every day.
+func (s *Store) LoadLedgerArchive(ctx context.Context, terminal, kind string, since time.Time) ([][]byte, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	from := int64(math.MinInt64)
+	if !since.IsZero() {
+		from = clampNanos(since)
+	}
+	rows, err := s.stmts.selectArchive.QueryContext(ctx, terminal, kind, from)
+	if err != nil {
+		return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, err)
+	}
+	defer rows.Close()
+	bodies := [][]byte{}
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, err)
+		}
+		bodies = append(bodies, body)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, err)
+	}
+	return bodies, nil
+}
+
+// FindLedgerArchive returns the body of the last archived record of kind
+// with key of the sim terminal named terminal, or nil and no error when
+// there is none. An empty key finds nothing.
+func (s *Store) FindLedgerArchive(ctx context.Context, terminal, kind, key string) ([]byte, error) {
+	if key == "" {
+		return nil, nil
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	var body []byte
+	err := s.stmts.findArchive.QueryRowContext(ctx, terminal, kind, key).Scan(&body)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("journal: find %s %q in the ledger archive of terminal %q: %w", kind, key, terminal, err)
+	case body == nil:
+		return []byte{}, nil
+	}
+	return body, nil
+}
+
+// PruneLedgerArchive deletes the archived records of the sim terminal named
+// terminal whose Day is before before. Like Prune, it deletes in small
+// transactions through the writer, so that other writes go on between
+// them, and stops between two of them on a ctx error.
+func (s *Store) PruneLedgerArchive(ctx context.Context, terminal string, before time.Time) error {
+	if before.IsZero() {
+		return nil
+	}
+	cutoff := clampNanos(before)
+	for {
+		n, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+			res, err := tx.StmtContext(ctx, s.stmts.pruneArchive).ExecContext(ctx, terminal, cutoff, s.pruneBatch)
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		})
+		if err != nil {
+			return fmt.Errorf("journal: prune ledger archive of terminal %q: %w", terminal, err)
+		}
+		if n < int64(s.pruneBatch) {
+			return nil
+		}
+	}
 }

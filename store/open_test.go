@@ -70,7 +70,7 @@ func TestFreshJournal(t *testing.T) {
 		names = append(names, n)
 	}
 	want := []string{"operations", "operations_key", "operations_name", "operations_status", "operations_submitted",
-		"operations_terminal", "sim_ledger"}
+		"operations_terminal", "sim_archive", "sim_archive_day", "sim_archive_key", "sim_archive_kind", "sim_ledger"}
 	if !slices.Equal(names, want) {
 		t.Errorf("schema = %v, want %v", names, want)
 	}
@@ -134,7 +134,7 @@ func TestMigrate(t *testing.T) {
 		{"again: nothing to do", migrations, 2, len(migrations), "", false},
 		{"a new step runs once", append(slices.Clone(migrations), next), 2, len(migrations) + 1, "", true},
 		{"a failing step leaves the last version, nothing of itself", append(slices.Clone(migrations), broken), 1,
-			len(migrations), "schema version 2 (broken step)", false},
+			len(migrations), fmt.Sprintf("schema version %d (broken step)", len(migrations)+1), false},
 		{"misnumbered steps", []migration{{version: 2, about: "gap"}}, 1, 0, "want 1", false},
 	}
 	for _, tt := range tests {

@@ -67,6 +67,35 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 2,
+		about:   "sim ledger archive",
+		stmts: []string{
+			// The finished history of sim accounts, appended when an
+			// account rolls to a new day so that sim_ledger keeps only the
+			// live state. body is the sim's JSON; day (Unix nanoseconds of
+			// the record's day's start) selects for reads and retention;
+			// seq, given by the sim, orders the records of a terminal and
+			// refuses one archived twice; key is a lookup key (a client
+			// order id), '' for none.
+			`CREATE TABLE sim_archive (
+				terminal TEXT    NOT NULL,
+				seq      INTEGER NOT NULL,
+				kind     TEXT    NOT NULL,
+				day      INTEGER NOT NULL,
+				key      TEXT    NOT NULL DEFAULT '',
+				body     BLOB    NOT NULL,
+				PRIMARY KEY (terminal, seq)
+			)`,
+			// Reads of one kind from a day on, in order; retention (the
+			// days before a cutoff). Records are written once a day, so a
+			// second index costs the orders nothing.
+			`CREATE INDEX sim_archive_kind ON sim_archive (terminal, kind, day, seq)`,
+			`CREATE INDEX sim_archive_day ON sim_archive (terminal, day)`,
+			// Lookups by key; most records have none.
+			`CREATE INDEX sim_archive_key ON sim_archive (terminal, kind, key, seq) WHERE key <> ''`,
+		},
+	},
 }
 
 // prepareSchema checks that the file is usable as a journal and migrates it.

@@ -11,8 +11,9 @@ import (
 type statements struct {
 	// On the writer's connection.
 	insert, markRunning, finish, status, prune, saveLedger *sql.Stmt
+	insertArchive, pruneArchive                            *sql.Stmt
 	// On the read pool (database/sql prepares them on each connection).
-	byID, byKey, loadLedger *sql.Stmt
+	byID, byKey, loadLedger, selectArchive, findArchive *sql.Stmt
 }
 
 func prepareStatements(ctx context.Context, write, read *sql.DB) (*statements, error) {
@@ -29,9 +30,13 @@ func prepareStatements(ctx context.Context, write, read *sql.DB) (*statements, e
 	prep(write, &st.status, selectStatus)
 	prep(write, &st.prune, pruneFinished)
 	prep(write, &st.saveLedger, saveLedger)
+	prep(write, &st.insertArchive, insertArchive)
+	prep(write, &st.pruneArchive, pruneArchive)
 	prep(read, &st.byID, selectByID)
 	prep(read, &st.byKey, selectByKey)
 	prep(read, &st.loadLedger, loadLedger)
+	prep(read, &st.selectArchive, selectArchive)
+	prep(read, &st.findArchive, findArchive)
 	if err := errors.Join(errs...); err != nil {
 		st.close()
 		return nil, err
@@ -41,7 +46,8 @@ func prepareStatements(ctx context.Context, write, read *sql.DB) (*statements, e
 
 func (st *statements) close() {
 	for _, s := range []*sql.Stmt{st.insert, st.markRunning, st.finish, st.status, st.prune,
-		st.saveLedger, st.byID, st.byKey, st.loadLedger} {
+		st.saveLedger, st.insertArchive, st.pruneArchive, st.byID, st.byKey, st.loadLedger,
+		st.selectArchive, st.findArchive} {
 		if s != nil {
 			s.Close()
 		}
