@@ -134,6 +134,7 @@ func (discardStore) Append(context.Context, Operation) error              { retu
 func (discardStore) MarkRunning(context.Context, string, time.Time) error { return nil }
 func (discardStore) Finish(context.Context, Operation) error              { return nil }
 func (discardStore) Get(context.Context, string) (Operation, error)       { return Operation{}, ErrNotFound }
+func (discardStore) MaxSeq(context.Context) (uint64, error)               { return 0, nil }
 func (discardStore) Unfinished(context.Context) ([]Operation, error)      { return nil, nil }
 func (discardStore) FindByKey(context.Context, string, string, time.Time) (Operation, error) {
 	return Operation{}, ErrNotFound

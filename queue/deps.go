@@ -45,6 +45,9 @@ type Store interface {
 	// Unfinished returns the operations recorded queued or running, in Seq
 	// order, for recovery at start.
 	Unfinished(ctx context.Context) ([]Operation, error)
+	// MaxSeq returns the highest Seq recorded (0 when none), so that Seq
+	// keeps rising across restarts.
+	MaxSeq(ctx context.Context) (uint64, error)
 }
 
 // Observer is told of every change. It is called with the queue's lock held

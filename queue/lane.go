@@ -21,6 +21,7 @@ type lane struct {
 	stopping bool
 	current  *entry // the entry being executed, nil when none
 	stuckOn  string // why the lane is stuck, "" when it is not
+	blocked  string // why the journal failure paused the lane, "" when it did not
 	counts   Counts // Success, Failed, Cancelled since start
 	state    LaneState
 	wake     chan struct{} // buffered(1): "look at the heap again"
@@ -54,6 +55,8 @@ func (l *lane) currentState() LaneState {
 	switch {
 	case l.stuckOn != "":
 		return LaneStuck
+	case l.blocked != "":
+		return LaneBlocked
 	case l.current != nil:
 		return LaneRunning
 	case l.stopping:
@@ -77,49 +80,63 @@ func (q *Queue) noteState(l *lane) {
 // work is a lane's worker: it runs the lane's operations one at a time,
 // highest priority first, until Shutdown.
 func (q *Queue) work(l *lane) {
-	for {
-		e := q.next(l)
-		if e == nil {
-			return
+	for q.awaitWork(l) {
+		// An Exclusive action (a reconnect) may hold the terminal. Wait for
+		// it before claiming anything, so that the queue stays cancellable
+		// and pausable meanwhile.
+		l.terminal <- struct{}{}
+		if e := q.claim(l); e != nil {
+			q.run(l, e)
 		}
-		q.run(l, e)
+		<-l.terminal
 	}
 }
 
-// next blocks until the lane has an operation it may start, claims it and
-// returns it; nil when the lane is stopping.
-func (q *Queue) next(l *lane) *entry {
+// awaitWork blocks until the lane may start an operation; false when the
+// lane is stopping.
+func (q *Queue) awaitWork(l *lane) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
+		q.noteState(l)
 		if l.stopping {
-			q.noteState(l)
-			return nil
+			return false
 		}
 		if !l.paused && len(l.heap) > 0 {
-			e := l.heap.pop()
-			now := q.clock.Now()
-			if !e.op.ExpireAt.IsZero() && !now.Before(e.op.ExpireAt) {
-				// Its expiry timer has not fired yet; do its work here.
-				final := q.beginSettle(e, StatusCancelled, CodeExpired, "expired before it started (expire_after)", Result{})
-				q.mu.Unlock()
-				q.commitSettle(e, final)
-				q.mu.Lock()
-				continue
-			}
-			if e.expiry != nil {
-				e.expiry.Stop()
-			}
-			e.settling = true // nobody may cancel it from here on
-			l.current = e
-			q.noteState(l)
-			return e
+			return true
 		}
-		q.noteState(l)
 		q.mu.Unlock()
 		<-l.wake
 		q.mu.Lock()
 	}
+}
+
+// claim takes the lane's next operation, unless the lane was paused,
+// emptied or stopped meanwhile (then nil). From here on nobody may cancel
+// it; it shows as running.
+func (q *Queue) claim(l *lane) *entry {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for !l.stopping && !l.paused && len(l.heap) > 0 {
+		e := l.heap.pop()
+		if !e.op.ExpireAt.IsZero() && !q.clock.Now().Before(e.op.ExpireAt) {
+			// Its expiry timer has not fired yet; do its work here.
+			final := q.beginSettle(e, StatusCancelled, CodeExpired, "expired before it started (expire_after)", Result{})
+			q.mu.Unlock()
+			q.commitSettle(e, final)
+			q.mu.Lock()
+			continue
+		}
+		if e.expiry != nil {
+			e.expiry.Stop()
+		}
+		e.settling = true
+		e.op.Status = StatusRunning
+		l.current = e
+		q.noteState(l)
+		return e
+	}
+	return nil
 }
 
 // outcome is what an executor gave back.
@@ -139,23 +156,12 @@ func (q *Queue) run(l *lane, e *entry) {
 		q.mu.Unlock()
 	}()
 
-	// An Exclusive action (a reconnect) may hold the terminal: wait for it.
-	l.terminal <- struct{}{}
-	defer func() { <-l.terminal }()
-
 	started := q.clock.Now()
 	if err := q.store.MarkRunning(context.WithoutCancel(q.runCtx), e.op.ID, started); err != nil {
-		// Without the running record a crash could run it twice: refuse.
-		q.log.Error("journal an operation as running; it was not executed", "operation_id", e.op.ID,
-			"name", e.op.Name, "terminal", l.name, "err", err)
-		q.mu.Lock()
-		final := q.beginSettle(e, StatusFailed, CodeInternal, "not executed: could not journal it as running: "+err.Error(), Result{})
-		q.mu.Unlock()
-		q.commitSettle(e, final)
+		q.unclaim(l, e, err)
 		return
 	}
 	q.mu.Lock()
-	e.op.Status = StatusRunning
 	e.op.StartedAt = started
 	op := e.op
 	q.obs.OperationChanged(op)
@@ -184,6 +190,32 @@ func (q *Queue) run(l *lane, e *entry) {
 		}
 	}
 	q.finish(e, out, ctx)
+}
+
+// unclaim puts back an operation whose running record could not be
+// written, and blocks the lane: without that record a crash could run it
+// twice, and a journal that cannot record it cannot record the rest either.
+// The operation stays queued (as the journal says); Resume retries.
+func (q *Queue) unclaim(l *lane, e *entry, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e.settling = false
+	e.op.Status = StatusQueued
+	l.current = nil
+	l.heap.push(e)
+	if !e.op.ExpireAt.IsZero() {
+		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
+	}
+	q.block(l, fmt.Sprintf("the journal could not record operation %s as running (%v): it was not executed and is still queued; the lane is paused until the journal is writable and the lane is resumed", e.op.ID, err))
+}
+
+// block pauses a lane because the journal failed, saying why. Called with
+// q.mu held.
+func (q *Queue) block(l *lane, why string) {
+	l.paused = true
+	l.blocked = why
+	q.noteState(l)
+	q.log.Error("lane blocked", "terminal", l.name, "reason", why)
 }
 
 // waitStuck waits for an executor that outlived its deadline: its operation
@@ -337,6 +369,9 @@ func (q *Queue) setPaused(terminal string, paused bool) error {
 	for _, name := range lanes {
 		l := q.lanes[name]
 		l.paused = paused
+		if !paused {
+			l.blocked = "" // the operator says the journal is fixed: try again
+		}
 		q.noteState(l)
 		l.signal()
 	}
@@ -350,7 +385,7 @@ func (q *Queue) Stats() Stats {
 	var s Stats
 	for _, name := range q.laneOrder {
 		l := q.lanes[name]
-		ls := LaneStats{Counts: l.counts, Terminal: name, Paused: l.paused, State: l.currentState(), StuckOn: l.stuckOn}
+		ls := LaneStats{Counts: l.counts, Terminal: name, Paused: l.paused, State: l.currentState(), StuckOn: l.stuckOn, Blocked: l.blocked}
 		ls.Queued = len(l.heap) + l.reserved
 		if l.current != nil && l.stuckOn == "" {
 			ls.Running = 1

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -82,6 +83,16 @@ func (s *MemStore) Unfinished(context.Context) ([]Operation, error) {
 			out = append(out, op)
 		}
 	}
-	slices.SortFunc(out, func(a, b Operation) int { return int(a.Seq) - int(b.Seq) })
+	slices.SortFunc(out, func(a, b Operation) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
+}
+
+func (s *MemStore) MaxSeq(context.Context) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var top uint64
+	for _, op := range s.ops {
+		top = max(top, op.Seq)
+	}
+	return top, nil
 }

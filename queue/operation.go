@@ -142,7 +142,10 @@ const (
 	LanePaused  LaneState = "paused"
 	// LaneStuck: the running operation passed its deadline and was failed,
 	// but its executor has not returned yet. Nothing else starts meanwhile.
-	LaneStuck   LaneState = "stuck"
+	LaneStuck LaneState = "stuck"
+	// LaneBlocked: the journal failed, so the lane paused itself; Resume
+	// tries again.
+	LaneBlocked LaneState = "blocked"
 	LaneStopped LaneState = "stopped"
 )
 
@@ -156,6 +159,8 @@ type LaneStats struct {
 	Current string `json:"current_operation"`
 	// StuckOn explains a stuck lane: which operation, since when.
 	StuckOn string `json:"stuck_on"`
+	// Blocked explains a lane the journal's failure paused.
+	Blocked string `json:"blocked"`
 }
 
 // Stats describes the whole queue.

@@ -29,7 +29,7 @@ type Config struct {
 	// KeyTTL is how long an idempotency key is remembered (24h).
 	KeyTTL time.Duration
 	// ResumeMaxAge: at recovery, queued operations older than this expire
-	// instead of running (10m).
+	// instead of running (0 means 10m; negative: none resumes).
 	ResumeMaxAge time.Duration
 }
 
@@ -49,7 +49,7 @@ func (c Config) withDefaults() Config {
 	if c.KeyTTL < 24*time.Hour {
 		c.KeyTTL = 24 * time.Hour
 	}
-	if c.ResumeMaxAge <= 0 {
+	if c.ResumeMaxAge == 0 {
 		c.ResumeMaxAge = 10 * time.Minute
 	}
 	return c
@@ -84,16 +84,17 @@ type Queue struct {
 	closing   chan struct{} // closed by Shutdown: waiters are released
 	workers   sync.WaitGroup
 
-	mu        sync.Mutex
-	lanes     map[string]*lane
-	laneOrder []string
-	ops       map[string]*entry // queued, running and recently finished
-	keys      map[keyRef]*entry // idempotency keys of the entries in ops
-	finished  []*entry          // in finish order, for eviction
-	seq       uint64
-	closed    bool
-	started   bool
-	sweep     Timer
+	mu         sync.Mutex
+	lanes      map[string]*lane
+	laneOrder  []string
+	ops        map[string]*entry // queued, running and recently finished
+	keys       map[keyRef]*entry // idempotency keys of the entries in ops
+	finished   []*entry          // in finish order, for eviction, from finishedAt
+	finishedAt int
+	seq        uint64
+	closed     bool
+	started    bool
+	sweep      Timer
 }
 
 // entry is the queue's mutable record of one operation.
@@ -108,7 +109,10 @@ type entry struct {
 	ackErr error
 	// settling: a final state is being journaled; nobody else may move it.
 	settling bool
-	expiry   Timer
+	// unjournaled: its final state is not in the journal, so it is never
+	// evicted: only memory knows how it ended.
+	unjournaled bool
+	expiry      Timer
 }
 
 type keyRef struct{ terminal, key string }
@@ -364,9 +368,18 @@ func (q *Queue) Wait(ctx context.Context, id string) (Operation, error) {
 		return q.store.Get(ctx, id)
 	}
 	select {
+	case <-e.done: // already final: answer it, whatever ctx says
+		return q.snapshot(e), nil
+	default:
+	}
+	select {
 	case <-e.done:
 	case <-ctx.Done():
-		return q.snapshot(e), ctx.Err()
+		select {
+		case <-e.done: // finished just as ctx ended
+		default:
+			return q.snapshot(e), ctx.Err()
+		}
 	case <-q.closing:
 		select {
 		case <-e.done: // finished while shutting down
@@ -449,13 +462,33 @@ func (q *Queue) beginSettle(e *entry, status Status, code, msg string, res Resul
 	return final
 }
 
-// commitSettle journals a final state and publishes it. A journal failure
-// is logged, not hidden: the record then still says queued or running, and
-// recovery resolves it (expired or interrupted), never by running it again.
+// finishAttempts is how often a final state's journal write is tried: a
+// passing lock clears on a retry, a broken disk does not.
+const finishAttempts = 3
+
+// commitSettle journals a final state and publishes it. When the journal
+// cannot take it, the final state is still published (it is what happened)
+// but kept in memory for good, so that this process never answers from the
+// stale record, and the lane is blocked: a journal that cannot record
+// outcomes must not be given more orders. After a restart the stale record
+// resolves as expired (queued) or interrupted (running), never by running
+// the operation again.
 func (q *Queue) commitSettle(e *entry, final Operation) {
-	if err := q.store.Finish(context.WithoutCancel(q.runCtx), final); err != nil {
+	var err error
+	for range finishAttempts {
+		if err = q.store.Finish(context.WithoutCancel(q.runCtx), final); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		q.log.Error("journal the final state of an operation", "operation_id", final.ID,
 			"name", final.Name, "terminal", final.Terminal, "status", final.Status, "err", err)
+		q.mu.Lock()
+		e.unjournaled = true
+		if final.Status != StatusCancelled {
+			q.block(e.lane, fmt.Sprintf("the journal could not record the outcome of operation %s (%s: %v); the lane is paused until the journal is writable and the lane is resumed", final.ID, final.Status, err))
+		}
+		q.mu.Unlock()
 	}
 	q.endSettle(e, final)
 }
@@ -477,19 +510,27 @@ func (q *Queue) endSettle(e *entry, final Operation) {
 // MaxFinished; the journal still answers for them. Called with q.mu held.
 func (q *Queue) evict() {
 	cutoff := q.clock.Now().Add(-q.cfg.ResultTTL)
-	over := len(q.finished) - q.cfg.MaxFinished
-	n := 0
-	for n < len(q.finished) && (n < over || !q.finished[n].op.FinishedAt.After(cutoff)) {
-		e := q.finished[n]
-		delete(q.ops, e.op.ID)
-		if k := e.op.IdempotencyKey; k != "" && q.keys[keyRef{e.op.Terminal, k}] == e {
-			delete(q.keys, keyRef{e.op.Terminal, k})
+	for q.finishedAt < len(q.finished) {
+		e := q.finished[q.finishedAt]
+		over := len(q.finished)-q.finishedAt > q.cfg.MaxFinished
+		if !over && e.op.FinishedAt.After(cutoff) {
+			break
 		}
-		q.finished[n] = nil
-		n++
+		if !e.unjournaled {
+			delete(q.ops, e.op.ID)
+			if k := e.op.IdempotencyKey; k != "" && q.keys[keyRef{e.op.Terminal, k}] == e {
+				delete(q.keys, keyRef{e.op.Terminal, k})
+			}
+		}
+		q.finished[q.finishedAt] = nil
+		q.finishedAt++
 	}
-	if n > 0 {
-		q.finished = append(q.finished[:0], q.finished[n:]...)
+	// Compact once the evicted head is most of the slice: amortised O(1).
+	if q.finishedAt > 1024 && q.finishedAt*2 > len(q.finished) {
+		n := copy(q.finished, q.finished[q.finishedAt:])
+		clear(q.finished[n:])
+		q.finished = q.finished[:n]
+		q.finishedAt = 0
 	}
 }
 

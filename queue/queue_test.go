@@ -419,7 +419,7 @@ func TestEvictionKeepsAnswersInJournal(t *testing.T) {
 	}
 	h.clock.Advance(11 * time.Minute) // the sweep runs
 	h.q.mu.Lock()
-	inMemory, finished := len(h.q.ops), len(h.q.finished)
+	inMemory, finished := len(h.q.ops), len(h.q.finished)-h.q.finishedAt
 	h.q.mu.Unlock()
 	if inMemory != 0 || finished != 0 {
 		t.Errorf("after result_ttl: %d ops, %d finished in memory; want 0", inMemory, finished)
@@ -476,16 +476,51 @@ func TestJournalFailures(t *testing.T) {
 		}
 		h.wait(s.Operation.ID)
 	})
-	t.Run("running not journaled: never executed", func(t *testing.T) {
+	t.Run("running not journaled: not executed, still queued, lane blocked", func(t *testing.T) {
 		fs := &failingStore{Store: NewMemStore(), failRunning: true}
 		h := newHarnessWithStore(t, Config{}, fs)
 		h.q.Start()
-		op := h.wait(h.submit(Request{Name: "buy"}).Operation.ID)
-		if op.Status != StatusFailed || op.ErrorCode != CodeInternal {
-			t.Errorf("got %+v", op)
+		op := h.submit(Request{Name: "buy"}).Operation
+		h.waitLaneState("sim", LaneBlocked)
+		if got, _ := h.q.Get(context.Background(), op.ID); got.Status != StatusQueued {
+			t.Errorf("status %s, want queued: the journal says queued and nothing ran", got.Status)
+		}
+		if st := h.q.Stats().Lanes[0]; !st.Paused || !strings.Contains(st.Blocked, op.ID) {
+			t.Errorf("lane %+v: want paused and blocked naming the operation", st)
 		}
 		if calls := h.script["sim"].callOrder(); len(calls) != 0 {
 			t.Errorf("executor called: %v", calls)
+		}
+		// The operator fixes the journal and resumes: it runs, once.
+		fs.failRunning = false
+		h.q.Resume("sim")
+		if got := h.wait(op.ID); got.Status != StatusSuccess {
+			t.Errorf("after resume: %+v", got)
+		}
+		if calls := h.script["sim"].callOrder(); len(calls) != 1 {
+			t.Errorf("executed %d times", len(calls))
+		}
+	})
+	t.Run("outcome not journaled: kept in memory, lane blocked", func(t *testing.T) {
+		fs := &failingStore{Store: NewMemStore()}
+		h := newHarnessWithStore(t, Config{ResultTTL: time.Minute}, fs)
+		h.q.Start()
+		h.q.Pause("")
+		first := h.submit(Request{Name: "first"}).Operation
+		second := h.submit(Request{Name: "second"}).Operation
+		fs.failFinish = true
+		h.q.Resume("")
+		if got := h.wait(first.ID); got.Status != StatusSuccess {
+			t.Fatalf("first: %+v", got)
+		}
+		h.waitLaneState("sim", LaneBlocked)
+		if got, _ := h.q.Get(context.Background(), second.ID); got.Status != StatusQueued {
+			t.Errorf("second is %s: a lane whose journal fails must not run more", got.Status)
+		}
+		// Past result_ttl, memory still answers: the journal's record is stale.
+		h.clock.Advance(2 * time.Minute)
+		if got, err := h.q.Get(context.Background(), first.ID); err != nil || got.Status != StatusSuccess {
+			t.Errorf("first after result_ttl: %+v, %v", got, err)
 		}
 	})
 }
@@ -548,7 +583,7 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec != (Recovery{Resumed: 2, Expired: 3, Interrupted: 1}) {
+	if rec != (Recovery{Resumed: 2, Expired: 2, Interrupted: 1, Cancelled: 1}) {
 		t.Errorf("recovery %+v", rec)
 	}
 	q.Start()
@@ -572,7 +607,7 @@ func TestRecover(t *testing.T) {
 	}
 	// New submits come after the recovered ones.
 	n, _ := q.Submit(ctx, Request{Name: "new"})
-	if n.Operation.Seq <= 6 {
+	if n.Operation.Seq != 8 {
 		t.Errorf("seq %d does not follow the journal's", n.Operation.Seq)
 	}
 }
@@ -676,6 +711,11 @@ func TestExclusiveNeverOverlapsAnOperation(t *testing.T) {
 		})
 	}()
 	<-inside
+	// The queue stays a queue meanwhile: cancellable, pausable.
+	doomed := h.submit(Request{Name: "doomed"}).Operation
+	if _, err := h.q.Cancel(ctx, doomed.ID); err != nil {
+		t.Errorf("cancel during an exclusive action: %v", err)
+	}
 	next := h.submit(Request{Name: "next"}).Operation
 	select {
 	case op := <-h.script["sim"].started:
@@ -691,5 +731,29 @@ func TestExclusiveNeverOverlapsAnOperation(t *testing.T) {
 	}
 	if err := h.q.Exclusive(ctx, "nope", func(context.Context) error { return nil }); !errors.Is(err, ErrUnknownTerminal) {
 		t.Errorf("unknown terminal: %v", err)
+	}
+}
+
+func TestWaitOnAFinishedOperationIgnoresAnEndedContext(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.q.Start()
+	id := h.wait(h.submit(Request{Name: "x"}).Operation.ID).ID
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 100 {
+		if op, err := h.q.Wait(ended, id); err != nil || op.Status != StatusSuccess {
+			t.Fatalf("Wait with an ended context on a finished op: %s, %v", op.Status, err)
+		}
+	}
+}
+
+func TestRecoverWithNegativeResumeMaxAgeResumesNothing(t *testing.T) {
+	store := NewMemStore()
+	clock := newFakeClock()
+	store.Append(context.Background(), Operation{ID: "q", Name: "buy", Terminal: "sim", Status: StatusQueued, SubmittedAt: clock.Now(), Seq: 1})
+	q, _ := New(Config{ResumeMaxAge: -1}, []Lane{{Terminal: "sim", Execute: newScript().execute}}, Deps{Clock: clock, Store: store})
+	rec, err := q.Recover(context.Background())
+	if err != nil || rec.Resumed != 0 || rec.Expired != 1 {
+		t.Errorf("recovery %+v, %v; want the queued op expired", rec, err)
 	}
 }

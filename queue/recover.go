@@ -11,6 +11,7 @@ type Recovery struct {
 	Resumed     int // queued operations back in their lanes
 	Expired     int // queued operations too old to run now
 	Interrupted int // operations that were running at the crash
+	Cancelled   int // queued for a terminal no longer configured
 }
 
 // Recover loads the journal's unfinished operations before Start. Queued
@@ -20,16 +21,20 @@ type Recovery struct {
 // order may already be at the broker, and only a person can tell.
 func (q *Queue) Recover(ctx context.Context) (Recovery, error) {
 	var rec Recovery
+	top, err := q.store.MaxSeq(ctx)
+	if err != nil {
+		return rec, fmt.Errorf("read the journal's last sequence number: %w", err)
+	}
+	q.mu.Lock()
+	q.seq = max(q.seq, top)
+	q.mu.Unlock()
 	ops, err := q.store.Unfinished(ctx)
 	if err != nil {
 		return rec, fmt.Errorf("load unfinished operations: %w", err)
 	}
 	now := q.clock.Now()
 	for _, op := range ops {
-		q.mu.Lock()
-		q.seq = max(q.seq, op.Seq)
 		l, known := q.lanes[op.Terminal]
-		q.mu.Unlock()
 
 		var final Operation
 		switch {
@@ -43,7 +48,7 @@ func (q *Queue) Recover(ctx context.Context) (Recovery, error) {
 			final = settled(op, StatusCancelled, CodeCancelled,
 				fmt.Sprintf("terminal %q is no longer configured", op.Terminal), now)
 			q.log.Warn("queued operation for a terminal no longer configured: cancelled", "operation_id", op.ID, "terminal", op.Terminal)
-			rec.Expired++
+			rec.Cancelled++
 		case !op.ExpireAt.IsZero() && !now.Before(op.ExpireAt),
 			now.Sub(op.SubmittedAt) > q.cfg.ResumeMaxAge:
 			final = settled(op, StatusCancelled, CodeExpired,

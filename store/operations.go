@@ -326,3 +326,16 @@ func constraint(err error) int {
 	}
 	return 0
 }
+
+// MaxSeq returns the highest sequence number recorded, 0 for an empty
+// journal, so that the queue's numbering keeps rising across restarts.
+func (s *Store) MaxSeq(ctx context.Context) (uint64, error) {
+	var top int64
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM operations`).Scan(&top)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("journal: read the last sequence number: %w", err)
+	}
+	return uint64(top), nil
+}

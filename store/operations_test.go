@@ -222,6 +222,17 @@ func TestUnfinishedInSeqOrder(t *testing.T) {
 	if got[1].Status != queue.StatusRunning || got[0].Status != queue.StatusQueued {
 		t.Errorf("statuses = %s, %s; want queued, running", got[0].Status, got[1].Status)
 	}
+	// MaxSeq counts finished ones too: seq 9 is finished.
+	if top, err := s.MaxSeq(ctx); err != nil || top != 9 {
+		t.Errorf("MaxSeq = %d, %v; want 9", top, err)
+	}
+}
+
+func TestMaxSeqOfAnEmptyJournal(t *testing.T) {
+	s := openTest(t, Options{})
+	if top, err := s.MaxSeq(context.Background()); err != nil || top != 0 {
+		t.Errorf("MaxSeq = %d, %v; want 0", top, err)
+	}
 }
 
 func TestFindByKey(t *testing.T) {
