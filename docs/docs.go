@@ -905,7 +905,7 @@ const docTemplate = `{
         },
         "/system/health": {
             "get": {
-                "description": "200 with data.status = healthy when every terminal is ready and no lane is stuck or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
+                "description": "200 with data.status = healthy when every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
                 "produces": [
                     "application/json"
                 ],
@@ -1374,6 +1374,11 @@ const docTemplate = `{
         "LaneStats": {
             "type": "object",
             "properties": {
+                "blocked": {
+                    "description": "Blocked says why the journal's failure paused the lane; resume it\nonce the journal is writable.",
+                    "type": "string",
+                    "x-nullable": true
+                },
                 "cancelled_count": {
                     "type": "integer"
                 },
@@ -1394,13 +1399,14 @@ const docTemplate = `{
                     "type": "integer"
                 },
                 "state": {
-                    "description": "State: idle, running, paused, stuck or stopped.",
+                    "description": "State: idle, running, paused, stuck, blocked or stopped.",
                     "type": "string",
                     "enum": [
                         "idle",
                         "running",
                         "paused",
                         "stuck",
+                        "blocked",
                         "stopped"
                     ]
                 },

@@ -289,6 +289,7 @@ type request struct {
 	method, path, body string
 	header             map[string]string
 	remote             string
+	host               string // the Host header; httptest's example.com when empty
 }
 
 func (h *harness) serve(r request) *httptest.ResponseRecorder {
@@ -306,6 +307,9 @@ func (h *harness) serve(r request) *httptest.ResponseRecorder {
 	}
 	if r.remote != "" {
 		req.RemoteAddr = r.remote
+	}
+	if r.host != "" {
+		req.Host = r.host
 	}
 	w := httptest.NewRecorder()
 	h.srv.Handler().ServeHTTP(w, req)

@@ -9,7 +9,7 @@ import (
 
 // routes lists the whole API. Every request passes, in order: panic
 // recovery, the access log, the HTTP metrics, CORS (which answers
-// preflights); then, on /api/v1 and /metrics, the rate limit and each
+// preflights), the browser guard (foreign origins, rebound hosts); then, on /api/v1 and /metrics, the rate limit and each
 // route's scope check. Swagger UI's static files are not rate limited: a
 // browser fetches several at once.
 func (s *Server) routes() *gin.Engine {
@@ -20,7 +20,7 @@ func (s *Server) routes() *gin.Engine {
 	r.RedirectFixedPath = false
 	r.ForwardedByClientIP = false // the client is the connection, never a header
 	_ = r.SetTrustedProxies(nil)
-	r.Use(s.recoverPanic, s.accessLog, s.observeHTTP, s.cors)
+	r.Use(s.recoverPanic, s.accessLog, s.observeHTTP, s.cors, s.browserGuard)
 	r.NoRoute(s.notFound)
 	r.NoMethod(s.methodNotAllowed)
 

@@ -200,7 +200,7 @@ func TestCORS(t *testing.T) {
 		allowOrigin          string
 	}{
 		{"allowed origin", "GET", "https://desk.example", false, 200, "https://desk.example"},
-		{"other origin", "GET", "https://evil.example", false, 200, ""},
+		{"other origin", "GET", "https://evil.example", false, 403, ""},
 		{"no origin", "GET", "", false, 200, ""},
 		{"preflight of an allowed origin", "OPTIONS", "https://desk.example", true, 204, "https://desk.example"},
 		{"preflight of another origin", "OPTIONS", "https://evil.example", true, 204, ""},
@@ -336,5 +336,52 @@ func TestKeyringComparesEveryKey(t *testing.T) {
 	}
 	if weak, _ := newKeyring([]APIKey{{Key: "short"}}); !weak.keys[0].weak {
 		t.Error("a 5-character key is not flagged weak")
+	}
+}
+
+// TestBrowserGuard: a web page must not be able to make a visitor's browser
+// place orders (a "simple" cross-origin POST needs no preflight) or read
+// brokerd through a rebound DNS name; scripts (no Origin) pass.
+func TestBrowserGuard(t *testing.T) {
+	tests := []struct {
+		name        string
+		loopback    bool // LoopbackHostsOnly, as cmd sets it without a key
+		origin      string
+		host        string
+		contentType string
+		status      int
+	}{
+		{"script: no origin", true, "", "127.0.0.1:7648", "application/json", 200},
+		{"drive-by order from another page", true, "https://evil.example", "127.0.0.1:7648", "text/plain", 403},
+		{"drive-by from a sandboxed frame", true, "null", "127.0.0.1:7648", "text/plain", 403},
+		{"Swagger UI served here", true, "http://127.0.0.1:7648", "127.0.0.1:7648", "application/json", 200},
+		{"allowed origin", true, "https://desk.example", "127.0.0.1:7648", "application/json", 200},
+		{"rebound name", true, "", "evil.example:7648", "application/json", 403},
+		{"rebound name, same origin", true, "http://evil.example:7648", "evil.example:7648", "application/json", 403},
+		{"localhost", true, "", "localhost:7648", "application/json", 200},
+		{"ipv6 loopback", true, "", "[::1]:7648", "application/json", 200},
+		{"any name once a key guards it", false, "", "brokerd.lan:7648", "application/json", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, withConfig(func(c *Config) {
+				c.CORSOrigins = []string{"https://desk.example"}
+				c.LoopbackHostsOnly = tt.loopback
+			}))
+			hdr := map[string]string{"Content-Type": tt.contentType}
+			if tt.origin != "" {
+				hdr["Origin"] = tt.origin
+			}
+			w := h.serve(request{method: "POST", path: "/api/v1/operations/funds_query", body: "{}", header: hdr, host: tt.host})
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			if tt.status == 403 {
+				expect(t, w, 403, codeForbidden)
+				if n := h.submits(); n != 0 {
+					t.Errorf("%d operations queued by a refused request", n)
+				}
+			}
+		})
 	}
 }

@@ -86,6 +86,10 @@ type Config struct {
 	Docs bool
 	// MetricsAuth puts /metrics behind a key with the read scope.
 	MetricsAuth bool
+	// LoopbackHostsOnly refuses requests whose Host header is not a
+	// loopback name: set it when no key is configured, so that a web page
+	// cannot reach brokerd by rebinding a name of its own to 127.0.0.1.
+	LoopbackHostsOnly bool
 	// MaxBodyBytes bounds a request body (default 1 MiB): larger → 413.
 	MaxBodyBytes int64
 	// TerminalPollInterval is how often Run looks at the terminals'

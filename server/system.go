@@ -60,7 +60,7 @@ type PluginCount struct {
 // health tells whether brokerd can take operations.
 //
 //	@Summary		Health check
-//	@Description	200 with data.status = healthy when every terminal is ready and no lane is stuck or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.
+//	@Description	200 with data.status = healthy when every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.
 //	@Tags			system
 //	@Produce		json
 //	@Success		200	{object}	Envelope{data=HealthView}
@@ -90,6 +90,8 @@ func (s *Server) health(c *gin.Context) {
 		switch l.State {
 		case queue.LaneStuck:
 			v.Problems = append(v.Problems, fmt.Sprintf("lane %s is stuck: its driver has not returned after an operation's deadline", l.Terminal))
+		case queue.LaneBlocked:
+			v.Problems = append(v.Problems, fmt.Sprintf("lane %s is blocked: %s", l.Terminal, l.Blocked))
 		case queue.LaneStopped:
 			v.Problems = append(v.Problems, fmt.Sprintf("lane %s is stopped", l.Terminal))
 		}

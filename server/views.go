@@ -133,11 +133,14 @@ func newCountsView(c queue.Counts) CountsView {
 type LaneView struct {
 	CountsView
 	Paused bool `json:"paused"`
-	// State: idle, running, paused, stuck or stopped.
-	State            string  `json:"state" enums:"idle,running,paused,stuck,stopped"`
+	// State: idle, running, paused, stuck, blocked or stopped.
+	State            string  `json:"state" enums:"idle,running,paused,stuck,blocked,stopped"`
 	CurrentOperation *string `json:"current_operation" extensions:"x-nullable"`
 	// StuckOn says which operation a stuck lane waits on, and since when.
 	StuckOn *string `json:"stuck_on" extensions:"x-nullable"`
+	// Blocked says why the journal's failure paused the lane; resume it
+	// once the journal is writable.
+	Blocked *string `json:"blocked" extensions:"x-nullable"`
 } //@name LaneStats
 
 // StatsView answers /queue/stats: the counts of every lane together (as
@@ -156,6 +159,7 @@ func newStatsView(st queue.Stats) StatsView {
 			State:            string(l.State),
 			CurrentOperation: stringOrNil(l.Current),
 			StuckOn:          stringOrNil(l.StuckOn),
+			Blocked:          stringOrNil(l.Blocked),
 		}
 	}
 	return v
