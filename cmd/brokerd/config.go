@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,7 +224,14 @@ func (c Config) validate() error {
 		}
 		seen[t.Name] = true
 	}
-	if !isLoopback(c.API.Host) && c.API.Key == "" && len(c.API.Keys) == 0 {
+	noKey := c.API.Key == "" && len(c.API.Keys) == 0
+	if noKey && slices.Contains(c.API.CORSOrigins, "*") {
+		bad("api.cors_origins = [\"*\"] without an API key would let any web page trade: set [api] key, or list the origins")
+	}
+	if c.Queue.ResultTTL.Duration <= 0 {
+		bad("queue.result_ttl must be positive (finished operations are answered from the journal after it; it only bounds memory)")
+	}
+	if !isLoopback(c.API.Host) && noKey {
 		bad("api.host %q is reachable from other machines but no API key is set: set [api] key (or env API_KEY), or bind to 127.0.0.1", c.API.Host)
 	}
 	if len(problems) > 0 {

@@ -40,6 +40,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad scope", "[[api.keys]]\nkey = \"k\"\nscopes = [\"root\"]\n" + sim, "\"root\" is not a scope"},
 		{"bad level", "[log]\nlevel = \"loud\"\n" + sim, "log.level"},
 		{"negative max_size", "[queue]\nmax_size = 0\n" + sim, "queue.max_size"},
+		{"zero result_ttl", "[queue]\nresult_ttl = \"0s\"\n" + sim, "queue.result_ttl"},
+		{"any origin without a key", "[api]\ncors_origins = [\"*\"]\n" + sim, "any web page"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

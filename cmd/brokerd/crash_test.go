@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/store"
 )
 
 // TestCrashRecovery is the journal's promise, checked against the real
@@ -412,5 +416,66 @@ quotes = { "600000" = 10.50 }
 		if !res.Success {
 			t.Errorf("%s: %v, want %s (the running one finished before exit, the queued one ran after restart)", id, res.ErrorCode, want)
 		}
+	}
+}
+
+// TestFailedStartRunsNothing: a brokerd that cannot listen must not start
+// executing the orders its journal still holds.
+func TestFailedStartRunsNothing(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal.db")
+	config := func(port int) func(string) string {
+		return func(string) string {
+			return fmt.Sprintf(`
+[api]
+port = %d
+[store]
+path = %q
+[[terminals]]
+name = "sim"
+driver = "sim"
+[terminals.options]
+volatility = 0.0
+quotes = { "600000" = 10.50 }
+`, port, journal)
+		}
+	}
+	base, _, stop := startBrokerdWith(t, config(0))
+	var paused, queued struct {
+		Success bool `json:"success"`
+		Data    struct {
+			ID string `json:"operation_id"`
+		} `json:"data"`
+	}
+	postJSON(t, base+"/api/v1/queue/pause", ``, &paused)
+	postJSON(t, base+"/api/v1/operations/buy", `{"params":{"stock_code":"600000","price":10.50,"quantity":100}}`, &queued)
+	if !paused.Success || queued.Data.ID == "" {
+		t.Fatalf("pause %v, submit %+v", paused.Success, queued)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfgPath := filepath.Join(dir, "busy.toml")
+	writeFile(t, cfgPath, config(busy.Addr().(*net.TCPAddr).Port)(dir))
+	var logs lockedBuffer
+	err = run(context.Background(), []string{"-config", cfgPath}, func(string) string { return "" }, io.Discard, &logs)
+	if err == nil || !strings.Contains(err.Error(), "listen on") {
+		t.Fatalf("run on a busy port: %v", err)
+	}
+
+	st, err := store.Open(context.Background(), journal, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	op, err := st.Get(context.Background(), queued.Data.ID)
+	if err != nil || op.Status != queue.StatusQueued {
+		t.Errorf("after a failed start the buy is %s (%v); want still queued, untouched\n%s", op.Status, err, logs.String())
 	}
 }

@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxSize:        cfg.Queue.MaxSize,
 		DefaultTimeout: cfg.Queue.OperationTimeout.Duration,
 		ResultTTL:      cfg.Queue.ResultTTL.Duration,
-		ResumeMaxAge:   cfg.Queue.ResumeMaxAge.Duration,
+		ResumeMaxAge:   resumeMaxAge(cfg.Queue.ResumeMaxAge.Duration),
 	}, lanes(registry, terminals), queue.Deps{
 		Clock:    queue.RealClock{},
 		Store:    st,
@@ -92,15 +92,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	rec, err := q.Recover(ctx)
-	if err != nil {
-		return err
-	}
-	if rec != (queue.Recovery{}) {
-		log.Info("recovered the journal", "resumed", rec.Resumed, "expired", rec.Expired, "interrupted", rec.Interrupted)
-	}
-	q.Start()
-
 	srv, err := server.New(server.Config{
 		Version:     version(),
 		Keys:        apiKeys(cfg.API),
@@ -108,6 +99,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CORSOrigins: cfg.API.CORSOrigins,
 		Docs:        cfg.API.Docs,
 		MetricsAuth: cfg.API.MetricsAuth,
+		// Without a key only loopback is served (config refuses other
+		// hosts), so only loopback names may be asked for.
+		LoopbackHostsOnly: cfg.API.Key == "" && len(cfg.API.Keys) == 0,
 	}, server.Deps{
 		Queue:      q,
 		Operations: registry,
@@ -121,15 +115,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	// Listen before anything runs: a brokerd that cannot serve must not
+	// start executing the journal's queued orders.
 	addr := net.JoinHostPort(cfg.API.Host, strconv.Itoa(cfg.API.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another brokerd or EasyTHS running? change [api] port)", addr, err)
 	}
+	rec, err := q.Recover(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if rec != (queue.Recovery{}) {
+		log.Info("recovered the journal", "resumed", rec.Resumed, "expired", rec.Expired,
+			"interrupted", rec.Interrupted, "cancelled", rec.Cancelled)
+	}
+	q.Start()
+
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Bodies are at most 1 MiB: a client trickling one is cut off.
+		// Long waits (/result, /events) are writes, which this leaves alone.
+		ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	httpServer.RegisterOnShutdown(srv.Close)
 
@@ -197,6 +208,16 @@ func lanes(registry *plugins.Registry, terminals []automation.Terminal) []queue.
 		})
 	}
 	return out
+}
+
+// resumeMaxAge maps resume_max_age onto the queue's setting, where 0 means
+// the default: "0s" in the config means that nothing queued before a
+// restart runs after it.
+func resumeMaxAge(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // apiKeys maps [api] key and [[api.keys]] onto the server's keys.
