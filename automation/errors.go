@@ -13,6 +13,7 @@ const (
 	CodeTimeout        = "timeout"         // the action did not finish in time; nothing was sent
 	CodeOutcomeUnknown = "outcome_unknown" // an order may or may not have reached the broker
 	CodeUnsupported    = "unsupported"     // the driver cannot do this
+	CodeInterrupted    = "interrupted"     // brokerd stopped before or while the action ran
 	CodeInternal       = "internal"        // anything else
 )
 

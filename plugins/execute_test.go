@@ -573,8 +573,13 @@ func TestExecuteRefusals(t *testing.T) {
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.Execute(cancelled, b, automation.OpBuy, buy); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled context: err = %v", err)
+	if _, err := r.Execute(cancelled, b, automation.OpBuy, buy); !errors.Is(err, context.Canceled) || automation.CodeOf(err) != automation.CodeInterrupted {
+		t.Errorf("cancelled context: err = %v (%s), want interrupted: nothing was sent", err, automation.CodeOf(err))
+	}
+	expired, cancel2 := context.WithDeadline(ctx, time.Unix(0, 0))
+	defer cancel2()
+	if _, err := r.Execute(expired, b, automation.OpBuy, buy); automation.CodeOf(err) != automation.CodeTimeout || !strings.Contains(err.Error(), "nothing was sent") {
+		t.Errorf("expired deadline: err = %v (%s), want timeout, nothing sent", err, automation.CodeOf(err))
 	}
 	if len(b.calls) != 0 {
 		t.Errorf("broker was called: %v", b.calls)

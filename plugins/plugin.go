@@ -24,6 +24,7 @@ package plugins
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -289,9 +290,10 @@ func (r *Registry) ExecuteWith(ctx context.Context, t automation.Terminal, name 
 	if len(errs) > 0 {
 		return Result{}, &ValidationError{Operation: name, Fields: errs}
 	}
-	// Nothing is sent once the caller has given up.
+	// Nothing is sent once the caller has given up, and the error says so:
+	// a bare context error would read as "outcome unknown" for an order.
 	if err := ctx.Err(); err != nil {
-		return Result{}, err
+		return Result{}, notSent(err)
 	}
 	return p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID})
 }
@@ -329,4 +331,14 @@ func (p *Plugin) param(name string) (*Param, bool) {
 		return nil, false
 	}
 	return &p.Params[i], true
+}
+
+// notSent is the error for an operation given up before the terminal was
+// called: a deadline that passed while it waited, or a shutdown.
+func notSent(err error) error {
+	code, why := automation.CodeInterrupted, "brokerd stopped it"
+	if errors.Is(err, context.DeadlineExceeded) {
+		code, why = automation.CodeTimeout, "its deadline passed"
+	}
+	return &automation.Error{Code: code, Message: "nothing was sent to the terminal: " + why + " before it started", Err: err}
 }
