@@ -145,9 +145,10 @@ func (s *script) callOrder() []string {
 
 // recorder is an Observer that keeps what it is told.
 type recorder struct {
-	mu     sync.Mutex
-	events []Operation
-	lanes  []LaneState
+	mu      sync.Mutex
+	events  []Operation
+	lanes   []LaneState
+	changed chan struct{} // buffered(1): a lane changed state
 }
 
 func (r *recorder) OperationChanged(op Operation) {
@@ -160,6 +161,10 @@ func (r *recorder) LaneChanged(_ string, s LaneState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lanes = append(r.lanes, s)
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
 }
 
 func (r *recorder) statuses(id string) []Status {
@@ -194,7 +199,7 @@ func newHarnessWithStore(t *testing.T, cfg Config, store Store, terminals ...str
 	if len(terminals) == 0 {
 		terminals = []string{"sim"}
 	}
-	h := &harness{t: t, clock: newFakeClock(), store: store, obs: &recorder{}, script: map[string]*script{}}
+	h := &harness{t: t, clock: newFakeClock(), store: store, obs: &recorder{changed: make(chan struct{}, 1)}, script: map[string]*script{}}
 	var lanes []Lane
 	for _, name := range terminals {
 		s := newScript()
@@ -262,20 +267,23 @@ func (h *harness) started(terminal string) Operation {
 	}
 }
 
-// laneState polls the lane's state until it is want: the worker changes
-// it asynchronously, and Stats is the public way to see it.
+// waitLaneState waits until the lane is in state want, woken by the
+// observer at each change (the worker changes it asynchronously).
 func (h *harness) waitLaneState(terminal string, want LaneState) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	timeout := time.After(10 * time.Second)
+	for {
 		for _, l := range h.q.Stats().Lanes {
 			if l.Terminal == terminal && l.State == want {
 				return
 			}
 		}
-		time.Sleep(time.Millisecond)
+		select {
+		case <-h.obs.changed:
+		case <-timeout:
+			h.t.Fatalf("lane %s never became %s (stats %+v)", terminal, want, h.q.Stats().Lanes)
+		}
 	}
-	h.t.Fatalf("lane %s never became %s (stats %+v)", terminal, want, h.q.Stats().Lanes)
 }
 
 func params(v any) json.RawMessage {

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// MemStore is a Store that keeps everything in memory: for tests and for
-// running without a journal. Nothing survives the process.
+// MemStore is a Store that keeps everything in memory, for tests of the
+// queue and of what is built on it. Nothing survives the process.
 type MemStore struct {
 	mu  sync.Mutex
 	ops map[string]Operation

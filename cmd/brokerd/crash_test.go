@@ -118,9 +118,24 @@ quotes = { "600000" = 10.50 }
 	case <-time.After(60 * time.Second):
 		t.Fatal("100 submits were not acknowledged")
 	}
-	// Let the lane work through part of them (15 ms each), so the kill
-	// lands mid-run.
-	time.Sleep(700 * time.Millisecond)
+	// Kill once the lane has worked through part of them (15 ms each) and
+	// is running the next: mid-run, by the journal's own account.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var stats struct {
+			Data struct {
+				Running int `json:"running_count"`
+				Success int `json:"success_count"`
+			} `json:"data"`
+		}
+		getJSON(t, base+"/queue/stats", &stats)
+		if stats.Data.Success >= 30 && stats.Data.Running == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lane made no progress: %+v", stats.Data)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 	if err := first.Process.Kill(); err != nil { // SIGKILL: no shutdown at all
 		t.Fatal(err)
 	}
@@ -166,6 +181,9 @@ quotes = { "600000" = 10.50 }
 	}
 	if interrupted > 1 {
 		t.Errorf("%d operations interrupted; one lane runs at most one at a time", interrupted)
+	}
+	if interrupted+succeeded != len(acks) {
+		t.Errorf("%d acknowledged, %d succeeded, %d interrupted", len(acks), succeeded, interrupted)
 	}
 
 	// The ledger: one order per successful buy, never one twice.
