@@ -1260,12 +1260,20 @@ const docTemplate = `{
         "HealthComponents": {
             "type": "object",
             "properties": {
+                "automator": {
+                    "description": "Automator and LoggedIn are EasyTHS's keys, for scripts that check\nthem: the default terminal's state (\"connected\" when ready) and\nwhether it can take operations.",
+                    "type": "string",
+                    "example": "connected"
+                },
                 "lanes": {
-                    "description": "Lanes maps each terminal's lane to its state (idle, running, paused,\nstuck, stopped).",
+                    "description": "Lanes maps each terminal's lane to its state (idle, running, paused,\nstuck, blocked, stopped).",
                     "type": "object",
                     "additionalProperties": {
                         "type": "string"
                     }
+                },
+                "logged_in": {
+                    "type": "boolean"
                 },
                 "plugins": {
                     "$ref": "#/definitions/PluginCount"

@@ -59,6 +59,8 @@ func (s *Server) routes() *gin.Engine {
 
 	if s.cfg.Docs {
 		r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
+		// EasyTHS served ReDoc here; brokerd ships one UI, Swagger's.
+		r.GET("/redoc", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/index.html") })
 		r.GET("/docs/*any", s.docsHandler())
 	}
 	return r

@@ -47,9 +47,14 @@ type HealthComponents struct {
 	// connecting, disconnected, reconnecting, error).
 	Terminals map[string]string `json:"terminals"`
 	// Lanes maps each terminal's lane to its state (idle, running, paused,
-	// stuck, stopped).
+	// stuck, blocked, stopped).
 	Lanes   map[string]string `json:"lanes"`
 	Plugins PluginCount       `json:"plugins"`
+	// Automator and LoggedIn are EasyTHS's keys, for scripts that check
+	// them: the default terminal's state ("connected" when ready) and
+	// whether it can take operations.
+	Automator string `json:"automator" example:"connected"`
+	LoggedIn  bool   `json:"logged_in"`
 } //@name HealthComponents
 
 // PluginCount is how many operations are loaded.
@@ -77,6 +82,11 @@ func (s *Server) health(c *gin.Context) {
 			Plugins:   PluginCount{Loaded: len(s.ops.Names())},
 		},
 		Problems: []string{},
+	}
+	first := s.terminals[s.order[0]].State()
+	v.Components.Automator, v.Components.LoggedIn = string(first), first.Healthy()
+	if first.Healthy() {
+		v.Components.Automator = "connected"
 	}
 	for _, name := range s.order {
 		st := s.terminals[name].State()

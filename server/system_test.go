@@ -26,7 +26,8 @@ func TestHealth(t *testing.T) {
 	e := expect(t, h.get("/api/v1/system/health"), 200, "")
 	v := dataAs[HealthView](t, e)
 	if v.Status != "healthy" || v.Components.Terminals["main"] != "ready" || len(v.Components.Terminals) != 4 ||
-		v.Components.Plugins.Loaded != len(automation.StockOperations) || len(v.Problems) != 0 {
+		v.Components.Plugins.Loaded != len(automation.StockOperations) || len(v.Problems) != 0 ||
+		v.Components.Automator != "connected" || !v.Components.LoggedIn {
 		t.Fatalf("%s", e.Data)
 	}
 
