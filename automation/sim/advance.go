@@ -8,8 +8,8 @@ import (
 )
 
 // historyDays is how long finished orders, trades, repo loans and
-// condition orders are kept: 近一年, the longest history a query asks for,
-// and a day more.
+// condition orders are kept in the archive: 近一年, the longest history a
+// query asks for, and a day more.
 const historyDays = 367
 
 // advance brings the account from the instant it was last evaluated up to
@@ -55,7 +55,8 @@ func (t *Terminal) advance(now time.Time) {
 		}
 	}
 	if rolled {
-		t.prune()
+		t.retire(t.st.Today)
+		t.pruneDue = true
 	}
 	t.evaluatedAt = now
 }
@@ -79,18 +80,4 @@ func (t *Terminal) roll(d day) {
 	}
 	t.st.Today = d
 	t.changed = true
-}
-
-// prune forgets finished records older than historyDays.
-func (t *Terminal) prune() {
-	cutoff := t.st.Today - historyDays
-	old := func(at time.Time) bool { return dayOf(at) < cutoff }
-	t.st.Orders = slices.DeleteFunc(t.st.Orders, func(o *order) bool { return !o.open() && old(o.PlacedAt) })
-	t.st.Trades = slices.DeleteFunc(t.st.Trades, func(tr *trade) bool { return old(tr.At) })
-	t.st.Loans = slices.DeleteFunc(t.st.Loans, func(l *loan) bool { return l.Paid && old(l.PlacedAt) })
-	t.st.Conditions = slices.DeleteFunc(t.st.Conditions, func(c *condition) bool {
-		return c.Status != automation.ConditionWatching && old(c.CreatedAt)
-	})
-	t.indexClientIDs()
-	t.enc.reset()
 }

@@ -32,6 +32,19 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 		if err != nil {
 			return automation.Order{}, err
 		}
+		if s.clientID != "" {
+			prev, err := t.clientOrder(ctx, s.clientID)
+			if err != nil {
+				return automation.Order{}, err
+			}
+			if prev != nil {
+				o, err := t.replay(prev, s)
+				if err != nil {
+					return automation.Order{}, err
+				}
+				return o.view(), nil
+			}
+		}
 		o, err := t.placeOrder(now, s)
 		if err != nil {
 			return automation.Order{}, err
@@ -58,7 +71,7 @@ func (t *Terminal) Orders(ctx context.Context, code string) ([]automation.Order,
 // far back as the sim keeps them (a year).
 func (t *Terminal) OrderHistory(ctx context.Context, q automation.HistoryQuery) ([]automation.Order, error) {
 	return run(ctx, t, automation.OpHistoricalCommissionQuery, func(time.Time) ([]automation.Order, error) {
-		return t.historyView(q), nil
+		return t.historyView(ctx, q)
 	})
 }
 
@@ -66,7 +79,7 @@ func (t *Terminal) OrderHistory(ctx context.Context, q automation.HistoryQuery) 
 // automation.StockBroker: it serves paper trading and tests.
 func (t *Terminal) Trades(ctx context.Context, q automation.HistoryQuery) ([]Trade, error) {
 	return run(ctx, t, "trade_query", func(time.Time) ([]Trade, error) {
-		return t.tradesView(q.Since, q.Code), nil
+		return t.tradesView(ctx, q.Since, q.Code)
 	})
 }
 

@@ -25,14 +25,14 @@ func mustCondition(t *testing.T, s *Terminal, req automation.ConditionRequest) a
 	return c
 }
 
-// conditionByID reads a condition order from the ledger, whatever its
-// status, after a query has brought the account up to the clock.
+// conditionByID reads a condition order from the ledger or its archive,
+// whatever its status, after a query has brought the account up to the clock.
 func conditionByID(t *testing.T, s *Terminal, id string) automation.ConditionOrder {
 	t.Helper()
 	watching(t, s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range s.st.Conditions {
+	for _, c := range kept(t, s, kindCondition, s.st.Conditions) {
 		if c.ID == id {
 			return c.view()
 		}

@@ -50,9 +50,17 @@
 // when it comes back with interest = amount × rate × days / 365, days being
 // the natural days from the trade day to that pay day.
 //
-// With a Ledger the whole account is saved as JSON after every change,
-// before the call returns; a save that fails rolls the change back and the
-// call fails, so a restart never shows an order the caller was not told of.
+// With a Ledger the account is saved as JSON after every change, before
+// the call returns; a save that fails rolls the change back and the call
+// fails, so a restart never shows an order the caller was not told of. The
+// saved state holds what is live — cash, positions and their T+1 lots,
+// today's orders and trades, watching condition orders, unpaid repo loans,
+// quotes and counters — so that a save costs what one day holds, not what a
+// year does. The first action of a new day moves the finished history
+// (orders and trades of past days, ended condition orders, repaid loans)
+// to the ledger's archive, in the same transaction as the new state; history
+// queries read it there. A ledger saved by a build that kept the whole
+// history in the state (version 1) is upgraded when it is loaded.
 //
 // # Simplifications
 //
@@ -61,5 +69,6 @@
 // last price, and the price only moves during the session. Security names
 // are invented. The STAR market's 200-share minimum is not enforced. 可取金额
 // equals 可用金额. Repo loans pay no fee and do not appear among the
-// orders. Everything kept is kept for a year (近一年).
+// orders. Finished history is kept for a year (近一年), in the ledger's
+// archive or, without a ledger, in memory.
 package sim

@@ -9,7 +9,7 @@ import (
 // trades, and orders once they are filled, cancelled or rejected — so that
 // saving the ledger after each action copies the history instead of
 // encoding it again. It is derived, kept under the terminal's lock, and
-// emptied whenever the state is replaced or pruned.
+// emptied whenever the state is replaced or records are retired from it.
 type encodeCache struct {
 	orders map[*order][]byte
 	trades map[*trade][]byte
@@ -40,6 +40,7 @@ func (t *Terminal) encodeState() ([]byte, error) {
 		{"quotes", st.Quotes},
 		{"last_contract_no", st.LastContractNo},
 		{"last_condition_id", st.LastConditionID},
+		{"last_archive_seq", st.LastArchiveSeq},
 	}
 	for i, f := range fields {
 		if i == 0 {

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -46,16 +47,23 @@ func at(s string) time.Time {
 	return t
 }
 
-// memLedger is a Ledger in memory that can be told to fail.
+// memLedger is a Ledger in memory that can be told to fail. Its archive is
+// the sim's own memoryArchive, one per terminal.
 type memLedger struct {
-	mu      sync.Mutex
-	data    map[string][]byte
-	saves   int
-	failErr error // SaveLedger fails with it while set
-	loadErr error
+	mu       sync.Mutex
+	data     map[string][]byte
+	archives map[string]*memoryArchive
+	saves    int   // SaveLedger and ArchiveLedger calls that succeeded
+	archived int   // records archived
+	failErr  error // SaveLedger and ArchiveLedger fail with it while set
+	loadErr  error
+	readErr  error // LoadLedgerArchive and FindLedgerArchive fail with it while set
+	pruneErr error // PruneLedgerArchive fails with it while set
 }
 
-func newMemLedger() *memLedger { return &memLedger{data: make(map[string][]byte)} }
+func newMemLedger() *memLedger {
+	return &memLedger{data: make(map[string][]byte), archives: make(map[string]*memoryArchive)}
+}
 
 func (l *memLedger) LoadLedger(_ context.Context, terminal string) ([]byte, error) {
 	l.mu.Lock()
@@ -77,16 +85,112 @@ func (l *memLedger) SaveLedger(_ context.Context, terminal string, state []byte)
 	return nil
 }
 
+// archive is the terminal's archive. The caller holds l.mu.
+func (l *memLedger) archive(terminal string) *memoryArchive {
+	if l.archives == nil {
+		l.archives = make(map[string]*memoryArchive)
+	}
+	a := l.archives[terminal]
+	if a == nil {
+		a = new(memoryArchive)
+		l.archives[terminal] = a
+	}
+	return a
+}
+
+func (l *memLedger) ArchiveLedger(ctx context.Context, terminal string, records []LedgerRecord, state []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failErr != nil {
+		return l.failErr
+	}
+	a := l.archive(terminal)
+	last := int64(0)
+	if n := len(a.records); n > 0 {
+		last = a.records[n-1].Seq
+	}
+	for _, r := range records {
+		if r.Seq <= last {
+			return fmt.Errorf("record %d archived after %d: archived twice", r.Seq, last)
+		}
+		last = r.Seq
+	}
+	a.ArchiveLedger(ctx, terminal, records, nil)
+	l.data[terminal] = append([]byte(nil), state...)
+	l.saves++
+	l.archived += len(records)
+	return nil
+}
+
+func (l *memLedger) LoadLedgerArchive(ctx context.Context, terminal, kind string, since time.Time) ([][]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.readErr != nil {
+		return nil, l.readErr
+	}
+	return l.archive(terminal).LoadLedgerArchive(ctx, terminal, kind, since)
+}
+
+func (l *memLedger) FindLedgerArchive(ctx context.Context, terminal, kind, key string) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.readErr != nil {
+		return nil, l.readErr
+	}
+	return l.archive(terminal).FindLedgerArchive(ctx, terminal, kind, key)
+}
+
+func (l *memLedger) PruneLedgerArchive(ctx context.Context, terminal string, before time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pruneErr != nil {
+		return l.pruneErr
+	}
+	return l.archive(terminal).PruneLedgerArchive(ctx, terminal, before)
+}
+
 func (l *memLedger) failWith(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.failErr = err
 }
 
+func (l *memLedger) failReadsWith(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.readErr = err
+}
+
+func (l *memLedger) failPrunesWith(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pruneErr = err
+}
+
+// archivedSeqs lists the Seq of the terminal's archived records of kind.
+func (l *memLedger) archivedSeqs(terminal, kind string) []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var seqs []int64
+	for _, r := range l.archive(terminal).records {
+		if r.Kind == kind {
+			seqs = append(seqs, r.Seq)
+		}
+	}
+	return seqs
+}
+
 func (l *memLedger) saveCount() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.saves
+}
+
+// archivedCount is how many records were archived, pruned ones included.
+func (l *memLedger) archivedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.archived
 }
 
 // paper is the deterministic configuration: prices stay at their quotes.
@@ -111,6 +215,17 @@ func newSim(t testing.TB, opts Options, clk *clock, l Ledger) *Terminal {
 		t.Fatalf("New: %v", err)
 	}
 	return s
+}
+
+// kept is every record of kind the account keeps, archived then in the
+// state. The caller holds s.mu.
+func kept[T any](t testing.TB, s *Terminal, kind string, inState []*T) []*T {
+	t.Helper()
+	past, err := archived[T](context.Background(), s, kind, dayOf(time.Time{}))
+	if err != nil {
+		t.Fatalf("reading the archive: %v", err)
+	}
+	return append(past, inState...)
 }
 
 func limit(code string, side automation.Side, price float64, qty int64) automation.OrderRequest {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -30,7 +31,10 @@ func FuzzAccountInvariants(f *testing.F) {
 		opts.Quotes = map[string]float64{"600000": 10, "000001": 20, "300750": 50}
 		opts.Positions = map[string]int64{"600000": 1000, "000001": 500}
 		clk := newClock("2026-01-05 09:45")
-		s := newSim(t, opts, clk, nil)
+		ledger := newMemLedger()
+		s := newSim(t, opts, clk, ledger)
+		// A twin without a ledger keeps its archive in memory.
+		twin := simOn(t, opts, clk, nil)
 		for i := 0; i+1 < len(script); i += 2 {
 			op, arg := script[i]%9, script[i+1]
 			code := codes[int(arg)%len(codes)]
@@ -38,35 +42,48 @@ func FuzzAccountInvariants(f *testing.F) {
 			price := mustQuote(t, s, code)
 			offset := (float64(arg%11) - 5) / 100 // −5% … +5%
 			limitPrice := math.Round(price*(1+offset)*100) / 100
-			switch op {
-			case 0:
-				s.PlaceOrder(ctx, limit(code, automation.Buy, limitPrice, qty))
-			case 1:
-				s.PlaceOrder(ctx, limit(code, automation.Sell, limitPrice, qty))
-			case 2:
-				s.PlaceOrder(ctx, market(code, automation.Buy, qty))
-			case 3:
-				s.PlaceOrder(ctx, market(code, automation.Sell, qty))
-			case 4:
-				s.CancelOrders(ctx, automation.CancelRequest{Code: code})
-			case 5:
-				s.SetQuote(code, limitPrice)
-			case 6:
+			if op == 6 {
 				clk.Add(time.Duration(arg) * 7 * time.Minute)
-			case 7:
-				if arg%2 == 0 {
-					s.PlaceConditionOrder(ctx, conditionBuy(code, limitPrice, qty, int(arg%30)+1))
-				} else {
-					s.PlaceConditionOrder(ctx, stopLossProfit(code, float64(arg%9+1), float64(arg%9+2), 0))
+			}
+			for _, s := range []*Terminal{s, twin} {
+				switch op {
+				case 0:
+					s.PlaceOrder(ctx, limit(code, automation.Buy, limitPrice, qty))
+				case 1:
+					s.PlaceOrder(ctx, limit(code, automation.Sell, limitPrice, qty))
+				case 2:
+					s.PlaceOrder(ctx, market(code, automation.Buy, qty))
+				case 3:
+					s.PlaceOrder(ctx, market(code, automation.Sell, qty))
+				case 4:
+					s.CancelOrders(ctx, automation.CancelRequest{Code: code})
+				case 5:
+					s.SetQuote(code, limitPrice)
+				case 7:
+					if arg%2 == 0 {
+						s.PlaceConditionOrder(ctx, conditionBuy(code, limitPrice, qty, int(arg%30)+1))
+					} else {
+						s.PlaceConditionOrder(ctx, stopLossProfit(code, float64(arg%9+1), float64(arg%9+2), 0))
+					}
+				case 8:
+					s.LendRepo(ctx, automation.RepoRequest{Market: []string{"上海", "深圳"}[arg%2], Term: "1天期", Amount: int64(arg%5+1) * 1000})
 				}
-			case 8:
-				s.LendRepo(ctx, automation.RepoRequest{Market: []string{"上海", "深圳"}[arg%2], Term: "1天期", Amount: int64(arg%5+1) * 1000})
 			}
 			checkInvariants(t, s, opts)
+			if i%40 == 0 {
+				if a, b := snap(t, s), snap(t, twin); !reflect.DeepEqual(a, b) {
+					t.Fatalf("step %d: the account with a ledger and its twin in memory differ:\n%+v\n%+v", i/2, a, b)
+				}
+			}
+		}
+		// A restart shows the same account.
+		if a, b := snap(t, s), snap(t, newSim(t, opts, clk, ledger)); !reflect.DeepEqual(a, b) {
+			t.Fatalf("the restarted account differs:\n%+v\n%+v", a, b)
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		t.Logf("%d orders, %d trades, %d condition orders, %d repo loans", len(s.st.Orders), len(s.st.Trades), len(s.st.Conditions), len(s.st.Loans))
+		t.Logf("in the state: %d orders, %d trades, %d condition orders, %d repo loans; %d records archived",
+			len(s.st.Orders), len(s.st.Trades), len(s.st.Conditions), len(s.st.Loans), ledger.archivedCount())
 	})
 }
 
@@ -100,7 +117,7 @@ func checkInvariants(t *testing.T, s *Terminal, opts Options) {
 	for code, q := range opts.Positions {
 		held[code] = q
 	}
-	for _, tr := range st.Trades {
+	for _, tr := range kept(t, s, kindTrade, st.Trades) {
 		if tr.Side == automation.Buy {
 			cash -= tr.Amount + tr.Fees.total()
 			held[tr.Code] += tr.Quantity
@@ -109,7 +126,7 @@ func checkInvariants(t *testing.T, s *Terminal, opts Options) {
 			held[tr.Code] -= tr.Quantity
 		}
 	}
-	for _, l := range st.Loans {
+	for _, l := range kept(t, s, kindLoan, st.Loans) {
 		cash += l.Interest
 	}
 	if cash != st.Cash {
@@ -133,6 +150,27 @@ func checkInvariants(t *testing.T, s *Terminal, opts Options) {
 		}
 		if dayOf(o.PlacedAt) != today {
 			t.Fatalf("order %s of %s still open on %s", o.ContractNo, dayOf(o.PlacedAt), today)
+		}
+	}
+	// The state holds one day: past days are in the archive.
+	for _, o := range st.Orders {
+		if dayOf(o.PlacedAt) < st.Today {
+			t.Fatalf("order %s of %s is still in the state on %s", o.ContractNo, dayOf(o.PlacedAt), st.Today)
+		}
+	}
+	for _, tr := range st.Trades {
+		if dayOf(tr.At) < st.Today {
+			t.Fatalf("a trade of %s is still in the state on %s", dayOf(tr.At), st.Today)
+		}
+	}
+	for _, c := range st.Conditions {
+		if c.Status != automation.ConditionWatching && dayOf(c.ClosedAt) < st.Today {
+			t.Fatalf("condition order %s, ended on %s, is still in the state on %s", c.ID, dayOf(c.ClosedAt), st.Today)
+		}
+	}
+	for _, l := range st.Loans {
+		if l.Paid {
+			t.Fatalf("repo loan %s is paid and still in the state", l.ContractNo)
 		}
 	}
 	for _, c := range s.watching {

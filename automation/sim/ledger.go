@@ -10,20 +10,41 @@ import (
 	"github.com/brokerd/brokerd/automation"
 )
 
-// Ledger keeps a sim account across restarts. The store package implements
-// it (SQLite); a nil Ledger keeps the account in memory only.
+// Ledger keeps a sim account across restarts: its live state, replaced
+// at every change, and the archive of its finished history (see
+// archive.go). The store package implements it (SQLite); a nil Ledger
+// keeps the account in memory only. Every write returns once it is durable.
 type Ledger interface {
 	// LoadLedger returns the state last saved for the terminal, or
 	// (nil, nil) when nothing is stored.
 	LoadLedger(ctx context.Context, terminal string) ([]byte, error)
-	// SaveLedger stores the terminal's whole state, replacing the last
-	// one; it returns once the write is durable.
+	// SaveLedger stores the terminal's state, replacing the last one.
 	SaveLedger(ctx context.Context, terminal string, state []byte) error
+	// ArchiveLedger appends records to the terminal's archive and
+	// replaces its state in one transaction: both are stored, or
+	// neither. A record whose Seq is already archived fails it.
+	ArchiveLedger(ctx context.Context, terminal string, records []LedgerRecord, state []byte) error
+	// LoadLedgerArchive returns the bodies of the archived records of
+	// kind whose Day is at or after since, by Day and then Seq.
+	LoadLedgerArchive(ctx context.Context, terminal, kind string, since time.Time) ([][]byte, error)
+	// FindLedgerArchive returns the body of the last archived record of
+	// kind with key, or (nil, nil).
+	FindLedgerArchive(ctx context.Context, terminal, kind, key string) ([]byte, error)
+	// PruneLedgerArchive deletes the archived records whose Day is
+	// before before.
+	PruneLedgerArchive(ctx context.Context, terminal string, before time.Time) error
 }
 
+var _ archive = Ledger(nil)
+
 // ledgerVersion is the format of the saved JSON; a stored ledger of
-// another version is refused rather than misread.
-const ledgerVersion = 1
+// another version is refused rather than misread. Version 1 kept the whole
+// history in the state; this build reads it and moves the history to the
+// archive on loading. Version 2 keeps only the live state.
+const (
+	ledgerVersion       = 2
+	ledgerVersionLegacy = 1
+)
 
 // envelope is what SaveLedger receives.
 type envelope struct {
@@ -34,8 +55,10 @@ type envelope struct {
 	State       json.RawMessage `json:"state"`
 }
 
-// state is the whole account. Every field is persisted; the terminal's
-// indexes (open orders, watching condition orders) are rebuilt from it.
+// state is the live account: what can still change, and today's orders
+// and trades. Finished history is in the archive. Every field is
+// persisted; the terminal's indexes (open orders, watching condition
+// orders, client order ids) are rebuilt from it.
 type state struct {
 	// Genesis is the trading day the account was opened: codes never
 	// quoted start their price path there.
@@ -55,6 +78,9 @@ type state struct {
 	// share the sequence); LastConditionID the last 条件单编号.
 	LastContractNo  int64 `json:"last_contract_no"`
 	LastConditionID int64 `json:"last_condition_id"`
+	// LastArchiveSeq is the Seq of the last record archived: saved with
+	// the records, so that none is numbered twice.
+	LastArchiveSeq int64 `json:"last_archive_seq"`
 }
 
 // lot is shares bought on Day: not sellable before the next trading day.
@@ -119,19 +145,20 @@ func encodeEnvelope(body []byte, evaluatedAt time.Time) ([]byte, error) {
 	return append(out, '}'), nil
 }
 
-func decodeEnvelope(raw []byte) (*state, []byte, time.Time, error) {
+// decodeEnvelope reads a saved ledger; legacy is true for a version-1
+// one, whose state still holds the whole history.
+func decodeEnvelope(raw []byte) (st *state, body []byte, evaluatedAt time.Time, legacy bool, err error) {
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, nil, time.Time{}, fmt.Errorf("sim ledger is not valid JSON: %w", err)
+		return nil, nil, time.Time{}, false, fmt.Errorf("sim ledger is not valid JSON: %w", err)
 	}
-	if env.Version != ledgerVersion {
-		return nil, nil, time.Time{}, fmt.Errorf("sim ledger has format version %d, this build reads version %d", env.Version, ledgerVersion)
+	if env.Version != ledgerVersion && env.Version != ledgerVersionLegacy {
+		return nil, nil, time.Time{}, false, fmt.Errorf("sim ledger has format version %d, this build reads versions %d and %d", env.Version, ledgerVersionLegacy, ledgerVersion)
 	}
-	st, err := decodeState(env.State)
-	if err != nil {
-		return nil, nil, time.Time{}, err
+	if st, err = decodeState(env.State); err != nil {
+		return nil, nil, time.Time{}, false, err
 	}
-	return st, bytes.Clone(env.State), env.EvaluatedAt, nil
+	return st, bytes.Clone(env.State), env.EvaluatedAt, env.Version == ledgerVersionLegacy, nil
 }
 
 func decodeState(body []byte) (*state, error) {
@@ -173,35 +200,44 @@ func decodeState(body []byte) (*state, error) {
 	return st, nil
 }
 
-// commit saves the state if it changed since the last save. When the save
-// fails, the state is put back as it was last saved and the error says the
-// action did not happen. The caller holds the lock.
+// commit saves the state if it changed since the last save, with the
+// records retired from it since, in one write. When the save fails, the
+// state is put back as it was last saved (the retired records with it) and
+// the error says the action did not happen. The caller holds the lock.
 //
 // The evaluation instant alone is not worth a write: replaying minutes in
 // which nothing happened changes nothing, so it is saved with the next real
 // change.
 func (t *Terminal) commit(ctx context.Context) error {
-	if t.ledger == nil {
-		return nil
-	}
 	if !t.changed {
-		if verifyUnchanged {
+		if verifyUnchanged && t.ledger != nil {
 			t.verifyUnchanged()
 		}
 		return nil
 	}
-	body, err := t.encodeState()
+	if t.ledger == nil {
+		return t.commitToMemory(ctx)
+	}
+	records, err := t.archiveRecords()
+	var body []byte
+	if err == nil {
+		body, err = t.encodeState()
+	}
 	if err != nil {
 		t.rollback()
 		return fmt.Errorf("sim ledger: cannot encode the account: %w", err)
 	}
-	if bytes.Equal(body, t.saved) {
+	if len(records) == 0 && bytes.Equal(body, t.saved) {
 		t.changed = false
 		return nil
 	}
 	raw, err := encodeEnvelope(body, t.evaluatedAt)
 	if err == nil {
-		err = t.ledger.SaveLedger(ctx, t.name, raw)
+		if len(records) > 0 {
+			err = t.ledger.ArchiveLedger(ctx, t.name, records, raw)
+		} else {
+			err = t.ledger.SaveLedger(ctx, t.name, raw)
+		}
 	}
 	if err != nil {
 		t.rollback()
@@ -212,6 +248,26 @@ func (t *Terminal) commit(ctx context.Context) error {
 		}
 	}
 	t.saved, t.savedAt, t.changed = body, t.evaluatedAt, false
+	t.retired = retired{}
+	t.pruneArchive(ctx)
+	return nil
+}
+
+// commitToMemory is commit without a Ledger: the retired records go to the
+// archive in memory, which cannot fail.
+func (t *Terminal) commitToMemory(ctx context.Context) error {
+	if !t.retired.empty() {
+		records, err := t.archiveRecords()
+		if err != nil {
+			// The records were json.Marshal'ed when the state held
+			// them; failing now is a bug.
+			panic(fmt.Sprintf("sim: cannot encode retired records: %v", err))
+		}
+		t.memory.ArchiveLedger(ctx, t.name, records, nil) //nolint:errcheck // memory cannot fail
+		t.retired = retired{}
+	}
+	t.changed = false
+	t.pruneArchive(ctx)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -247,22 +249,31 @@ func TestLedgerLoadErrors(t *testing.T) {
 	if err := json.Unmarshal(raw, &env); err != nil || !strings.Contains(string(env["state"]), `"cash_cents":100000000`) {
 		t.Fatalf("saved ledger %s: %v", raw, err)
 	}
+	v1, err := os.ReadFile("testdata/ledger_v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		ledger *memLedger
 		want   string
 	}{
+		{"upgrade fails", &memLedger{data: map[string][]byte{"sim": v1}, failErr: errDiskFull}, "cannot move the ledger's history to its archive"},
 		{"load fails", &memLedger{data: map[string][]byte{}, loadErr: errDiskFull}, "cannot load"},
 		{"first save fails", &memLedger{data: map[string][]byte{}, failErr: errDiskFull}, "cannot save the new account"},
 		{"not JSON", &memLedger{data: map[string][]byte{"sim": []byte("{")}}, "not valid JSON"},
-		{"other version", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":2,"state":{}}`)}}, "version 2"},
+		{"other version", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":3,"state":{}}`)}}, "version 3"},
 		{"bad position", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":1,"state":{"positions":{"60":{"quantity":1}}}}`)}}, "bad position"},
 		{"bad state", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":1,"state":{"cash_cents":"x"}}`)}}, "unreadable"},
 	}
 	for _, tt := range tests {
+		before := maps.Clone(tt.ledger.data)
 		_, err := New("sim", paper(nil), Deps{Now: newClock("2026-01-05 10:00").Now, Ledger: tt.ledger})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+		if !maps.EqualFunc(before, tt.ledger.data, bytes.Equal) || tt.ledger.archived != 0 {
+			t.Errorf("%s: a failed New changed the ledger", tt.name)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"time"
@@ -101,12 +102,9 @@ func specOf(req automation.OrderRequest) (orderSpec, error) {
 
 // placeOrder checks an order against the account and the market at now,
 // records it, and fills it at once when it is marketable. The caller holds
-// the lock and has advanced the state to now. A rejected order is not
-// recorded.
+// the lock, has advanced the state to now, and has looked up the client
+// order id (see clientOrder). A rejected order is not recorded.
 func (t *Terminal) placeOrder(now time.Time, s orderSpec) (*order, error) {
-	if o := t.byClientID[s.clientID]; s.clientID != "" && o != nil {
-		return t.replay(o, s)
-	}
 	today := dayOf(now)
 	price, prevClose := t.priceAt(s.in, pointOf(now))
 	if s.kind == automation.Limit {
@@ -302,9 +300,29 @@ func (t *Terminal) cancelOrders(req automation.CancelRequest) ([]automation.Orde
 				return nil, automation.Rejected("撤单失败: 合同编号 %s 的委托状态为 %s, 不能撤单", o.ContractNo, o.Status)
 			}
 		}
+		if t.pastContractNo(req.ContractNo) {
+			return nil, automation.Rejected("撤单失败: 合同编号 %s 不是今日的委托; 以前交易日的委托已在当日收市时结束, 不能撤单", req.ContractNo)
+		}
 		return nil, automation.Rejected("撤单失败: 没有合同编号为 %s 的委托", req.ContractNo)
 	}
 	return out, nil
+}
+
+// pastContractNo reports whether no is a contract number given before
+// today's orders, and not one of the repo loans the state still holds:
+// the order of an earlier day, all of which have ended (their records are
+// in the archive).
+func (t *Terminal) pastContractNo(no string) bool {
+	n, err := strconv.ParseInt(no, 10, 64)
+	if err != nil || n < 1 || n > t.st.LastContractNo {
+		return false
+	}
+	for _, l := range t.st.Loans {
+		if l.ContractNo == no {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *Terminal) unlistOpen(o *order) {
@@ -345,12 +363,18 @@ func (t *Terminal) ordersView(today day, code string) []automation.Order {
 	return out
 }
 
-func (t *Terminal) historyView(q automation.HistoryQuery) []automation.Order {
+// historyView lists the orders placed since q.Since: past days' from the
+// archive, then today's.
+func (t *Terminal) historyView(ctx context.Context, q automation.HistoryQuery) ([]automation.Order, error) {
+	past, err := archived[order](ctx, t, kindOrder, dayOf(q.Since))
+	if err != nil {
+		return nil, err
+	}
 	out := []automation.Order{}
-	for _, o := range t.st.Orders {
+	for _, o := range slices.Concat(past, t.st.Orders) {
 		if !o.PlacedAt.Before(q.Since) && (q.Code == "" || o.Code == q.Code) {
 			out = append(out, o.view())
 		}
 	}
-	return out
+	return out, nil
 }

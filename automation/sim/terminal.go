@@ -54,6 +54,13 @@ type Terminal struct {
 	// changed is set by every change to st since the last save, so that
 	// a call that changed nothing costs no encoding.
 	changed bool
+	// retired are the records taken out of st since the last save, for
+	// it to archive (see archive.go).
+	retired retired
+	// pruneDue is set when the account rolls to a new day, until the
+	// archive has dropped what is older than the history kept.
+	pruneDue bool
+	memory   memoryArchive // the archive without a ledger
 
 	onBlock func(op, why string) // tests: told when an action starts to wait
 }
@@ -104,12 +111,15 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 			return fmt.Errorf("sim %s: cannot load the ledger: %w", t.name, err)
 		}
 		if raw != nil {
-			st, body, at, err := decodeEnvelope(raw)
+			st, body, at, legacy, err := decodeEnvelope(raw)
 			if err != nil {
 				return fmt.Errorf("sim %s: %w", t.name, err)
 			}
 			t.setState(st, at)
 			t.saved, t.savedAt = body, at
+			if legacy {
+				return t.upgrade(ctx)
+			}
 			return nil
 		}
 	}
@@ -146,9 +156,23 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// setState installs st and rebuilds what is derived from it.
+// upgrade moves the history a version-1 ledger kept in its state to the
+// archive, and saves the state in the current version.
+func (t *Terminal) upgrade(ctx context.Context) error {
+	t.retire(t.st.Today)
+	t.changed, t.pruneDue = true, true
+	if err := t.commit(ctx); err != nil {
+		return fmt.Errorf("sim %s: cannot move the ledger's history to its archive: %w", t.name, err)
+	}
+	return nil
+}
+
+// setState installs st and rebuilds what is derived from it. Records
+// retired from the state it replaces are forgotten: st is the state they
+// were taken from, or one that holds them no more.
 func (t *Terminal) setState(st *state, evaluatedAt time.Time) {
 	t.st, t.evaluatedAt, t.changed = st, evaluatedAt, false
+	t.retired = retired{}
 	t.open, t.watching = nil, nil
 	t.indexClientIDs()
 	for _, o := range st.Orders {
@@ -188,6 +212,14 @@ func run[T any](ctx context.Context, t *Terminal, op string, act func(now time.T
 	defer t.mu.Unlock()
 	now := t.now()
 	t.advance(now)
+	if !t.retired.empty() {
+		// A new day retired finished records: archive them first, so
+		// that the action finds them there and that, if they cannot be
+		// archived, it fails before it happens.
+		if err := t.commit(ctx); err != nil {
+			return zero, err
+		}
+	}
 	res, actErr := act(now)
 	if err := t.commit(ctx); err != nil && actErr == nil {
 		return zero, err

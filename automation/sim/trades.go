@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"context"
+	"slices"
 	"time"
 
 	"github.com/brokerd/brokerd/automation"
@@ -62,12 +64,18 @@ func (tr *trade) view() Trade {
 	}
 }
 
-func (t *Terminal) tradesView(since time.Time, code string) []Trade {
+// tradesView lists the fills since since: past days' from the archive,
+// then today's.
+func (t *Terminal) tradesView(ctx context.Context, since time.Time, code string) ([]Trade, error) {
+	past, err := archived[trade](ctx, t, kindTrade, dayOf(since))
+	if err != nil {
+		return nil, err
+	}
 	out := []Trade{}
-	for _, tr := range t.st.Trades {
+	for _, tr := range slices.Concat(past, t.st.Trades) {
 		if !tr.At.Before(since) && (code == "" || tr.Code == code) {
 			out = append(out, tr.view())
 		}
 	}
-	return out
+	return out, nil
 }

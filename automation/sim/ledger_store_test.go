@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -14,25 +16,89 @@ import (
 	"github.com/brokerd/brokerd/store"
 )
 
+// The store is the sim's ledger in brokerd.
+var _ Ledger = (*store.Store)(nil)
+
+func openStore(tb testing.TB) *store.Store {
+	tb.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "brokerd.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// The version-1 fixture, upgraded through the real store, shows what
+// version 1 showed, before and after a restart and two days later.
+func TestLedgerOnTheStore(t *testing.T) {
+	raw, err := os.ReadFile("testdata/ledger_v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewsJSON, err := os.ReadFile("testdata/ledger_v1_views.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var views map[string]snapshot
+	if err := json.Unmarshal(viewsJSON, &views); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	if err := st.SaveLedger(ctx, "sim", raw); err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock("2026-01-07 11:00")
+	s := newSim(t, paper(nil), clk, st)
+	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-07 11:00"]) {
+		t.Errorf("upgraded on the store:\ngot  %+v\nwant %+v", got, views["2026-01-07 11:00"])
+	}
+	orders, err := st.LoadLedgerArchive(ctx, "sim", kindOrder, time.Time{})
+	if err != nil || len(orders) != 5 {
+		t.Errorf("the store archived %d orders (%v), want 5", len(orders), err)
+	}
+	s = newSim(t, paper(nil), clk, st)
+	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-07 11:00"]) {
+		t.Errorf("restarted on the store:\ngot  %+v\nwant %+v", got, views["2026-01-07 11:00"])
+	}
+	retry := market("600000", automation.Sell, 500)
+	retry.ClientOrderID = "fx-2"
+	if o := mustPlace(t, s, retry); o.ContractNo != "5" {
+		t.Errorf("retry of yesterday's fx-2 = %+v, want order 5", o)
+	}
+	clk.Set("2026-01-09 10:00")
+	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-09 10:00"]) {
+		t.Errorf("two days later on the store:\ngot  %+v\nwant %+v", got, views["2026-01-09 10:00"])
+	}
+	// A year and two days later the history is gone from the store too.
+	clk.Set("2027-01-11 10:00")
+	if h, err := s.OrderHistory(ctx, automation.HistoryQuery{}); err != nil || len(h) != 0 {
+		t.Errorf("history after a year = %+v, %v", h, err)
+	}
+	mustPlace(t, s, market("600000", automation.Buy, 100))
+	for _, kind := range []string{kindOrder, kindTrade, kindCondition, kindLoan} {
+		if left, err := st.LoadLedgerArchive(ctx, "sim", kind, time.Time{}); err != nil || len(left) != 0 {
+			t.Errorf("the store still holds %d %s records (%v)", len(left), kind, err)
+		}
+	}
+}
+
 // BenchmarkPlaceOrderHistory measures a marketable buy on an account that
 // already holds history orders (each with its trade) of the past year,
 // through the real store in a temporary SQLite file (synchronous FULL, as
 // brokerd runs it). A trading day has ordersPerDay orders: the benchmark
 // moves to the next trading day every ordersPerDay orders, so run it with a
 // fixed count, e.g. -benchtime=400x. state-bytes is the size of the last
-// snapshot saved.
+// snapshot saved. The history is loaded as a version-1 ledger, which New
+// moves to the archive (the time it takes is logged), so that the orders
+// run on the account as a year of use would have left it.
 //
 //	go test -run '^$' -bench PlaceOrderHistory -benchtime=400x ./automation/sim
 func BenchmarkPlaceOrderHistory(b *testing.B) {
 	const ordersPerDay = 200
 	for _, history := range []int{0, 1_000, 10_000, 50_000} {
 		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
-			ctx := context.Background()
-			st, err := store.Open(ctx, filepath.Join(b.TempDir(), "brokerd.db"), store.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { st.Close() })
+			st := openStore(b)
 			today := dayOf(at("2027-01-04 10:00")) // a Monday
 			if err := st.SaveLedger(ctx, "sim", historyLedger(b, history, ordersPerDay, today)); err != nil {
 				b.Fatal(err)
@@ -75,6 +141,11 @@ type sizedLedger struct {
 func (l *sizedLedger) SaveLedger(ctx context.Context, terminal string, state []byte) error {
 	l.last.Store(int64(len(state)))
 	return l.Store.SaveLedger(ctx, terminal, state)
+}
+
+func (l *sizedLedger) ArchiveLedger(ctx context.Context, terminal string, records []LedgerRecord, state []byte) error {
+	l.last.Store(int64(len(state)))
+	return l.Store.ArchiveLedger(ctx, terminal, records, state)
 }
 
 // historyLedger is a version-1 ledger (everything in the snapshot) whose

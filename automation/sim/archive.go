@@ -1,0 +1,286 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/brokerd/brokerd/automation"
+)
+
+// The archive keeps the account's finished history out of its saved state,
+// so that saving after each action costs what one day holds, not what a
+// year does. When the account rolls to a new day, the records that can no
+// longer change — orders and trades of past days, ended condition orders,
+// repaid repo loans — are retired from the state, and the next save writes
+// them to the archive and the smaller state in one transaction
+// (Ledger.ArchiveLedger): a crash keeps both or neither. History queries
+// read the archive for past days and the state for today. Records leave the
+// archive after historyDays, as they used to leave the state.
+//
+// Without a Ledger the archive is kept in memory (memoryArchive), so that
+// both kinds of terminal answer the same.
+
+// LedgerRecord is one finished record moved from the state to the archive.
+// It is an alias of a struct type, as the store's SimRecord is, so that the
+// store implements Ledger without either package importing the other.
+type LedgerRecord = struct {
+	// Kind is one of the record kinds below.
+	Kind string
+	// Day is the start of the record's day (Shanghai): an order's or a
+	// loan's placing, a trade's fill, a condition order's creation.
+	// Queries select from a day on; pruning deletes the days before the
+	// cutoff.
+	Day time.Time
+	// Seq is the record's place in the terminal's archive: unique and
+	// increasing (state.LastArchiveSeq is the last one given).
+	Seq int64
+	// Key finds an order by its client order id; "" for none.
+	Key string
+	// Body is the record's JSON, as the state held it.
+	Body []byte
+}
+
+// Record kinds in the archive.
+const (
+	kindOrder     = "order"
+	kindTrade     = "trade"
+	kindCondition = "condition_order"
+	kindLoan      = "repo_loan"
+)
+
+// archive is the part of a Ledger that keeps the history; memoryArchive
+// is the one of a terminal without a Ledger.
+type archive interface {
+	ArchiveLedger(ctx context.Context, terminal string, records []LedgerRecord, state []byte) error
+	LoadLedgerArchive(ctx context.Context, terminal, kind string, since time.Time) ([][]byte, error)
+	FindLedgerArchive(ctx context.Context, terminal, kind, key string) ([]byte, error)
+	PruneLedgerArchive(ctx context.Context, terminal string, before time.Time) error
+}
+
+// retired holds the records taken out of the state since the last save,
+// waiting to be archived by it.
+type retired struct {
+	orders     []*order
+	trades     []*trade
+	conditions []*condition
+	loans      []*loan
+}
+
+func (r *retired) empty() bool {
+	return len(r.orders)+len(r.trades)+len(r.conditions)+len(r.loans) == 0
+}
+
+// historyCutoff is the first day the account still keeps: 近一年 and a day.
+func (t *Terminal) historyCutoff() day { return t.st.Today - historyDays }
+
+// retire takes out of the state what can no longer change as of today —
+// orders and trades of earlier days (every order of an earlier day has
+// ended at its close), condition orders that have ended, repaid loans —
+// for the next save to archive. Records older than the history kept are
+// dropped instead. The caller holds the lock.
+func (t *Terminal) retire(today day) {
+	cutoff := t.historyCutoff()
+	r := &t.retired
+	n := takeFinished(&t.st.Orders, &r.orders, cutoff, func(o *order) (bool, day) {
+		return !o.open() && dayOf(o.PlacedAt) < today, dayOf(o.PlacedAt)
+	})
+	n += takeFinished(&t.st.Trades, &r.trades, cutoff, func(tr *trade) (bool, day) {
+		return dayOf(tr.At) < today, dayOf(tr.At)
+	})
+	n += takeFinished(&t.st.Conditions, &r.conditions, cutoff, func(c *condition) (bool, day) {
+		return c.Status != automation.ConditionWatching, dayOf(c.CreatedAt)
+	})
+	n += takeFinished(&t.st.Loans, &r.loans, cutoff, func(l *loan) (bool, day) {
+		return l.Paid, dayOf(l.PlacedAt)
+	})
+	if n == 0 {
+		return
+	}
+	t.changed = true
+	t.indexClientIDs()
+	t.enc.reset()
+}
+
+// takeFinished moves the records of list that done says are finished to
+// to, in order, dropping those whose day (done's second result) is before
+// cutoff, and returns how many left list.
+func takeFinished[T any](list, to *[]*T, cutoff day, done func(*T) (bool, day)) int {
+	n := 0
+	*list = slices.DeleteFunc(*list, func(x *T) bool {
+		finished, d := done(x)
+		if !finished {
+			return false
+		}
+		if d >= cutoff {
+			*to = append(*to, x)
+		}
+		n++
+		return true
+	})
+	return n
+}
+
+// archiveRecords encodes the retired records for the archive, numbering
+// them on from state.LastArchiveSeq, which the state saved with them
+// carries on.
+func (t *Terminal) archiveRecords() ([]LedgerRecord, error) {
+	r := &t.retired
+	out := make([]LedgerRecord, 0, len(r.orders)+len(r.trades)+len(r.conditions)+len(r.loans))
+	add := func(kind string, d day, key string, v any) error {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		t.st.LastArchiveSeq++
+		out = append(out, LedgerRecord{Kind: kind, Day: d.start(), Seq: t.st.LastArchiveSeq, Key: key, Body: body})
+		return nil
+	}
+	for _, o := range r.orders {
+		if err := add(kindOrder, dayOf(o.PlacedAt), o.ClientOrderID, o); err != nil {
+			return nil, err
+		}
+	}
+	for _, tr := range r.trades {
+		if err := add(kindTrade, dayOf(tr.At), "", tr); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range r.conditions {
+		if err := add(kindCondition, dayOf(c.CreatedAt), "", c); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range r.loans {
+		if err := add(kindLoan, dayOf(l.PlacedAt), "", l); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// history is where the archive is: the Ledger, or the terminal's memory.
+func (t *Terminal) history() archive {
+	if t.ledger != nil {
+		return t.ledger
+	}
+	return &t.memory
+}
+
+// pruneArchive deletes the archived records older than the history kept,
+// once the account has rolled to a new day. A failure leaves it due for
+// the next save: the records it missed are past the cutoff, which every
+// query applies anyway, so it is housekeeping, not a change a caller
+// waits for.
+func (t *Terminal) pruneArchive(ctx context.Context) {
+	if !t.pruneDue {
+		return
+	}
+	if err := t.history().PruneLedgerArchive(ctx, t.name, t.historyCutoff().start()); err == nil {
+		t.pruneDue = false
+	}
+}
+
+// archived reads the archived records of kind from day since on (never
+// before the cutoff), oldest first.
+func archived[T any](ctx context.Context, t *Terminal, kind string, since day) ([]*T, error) {
+	bodies, err := t.history().LoadLedgerArchive(ctx, t.name, kind, max(since, t.historyCutoff()).start())
+	if err != nil {
+		return nil, archiveError(err)
+	}
+	out := make([]*T, 0, len(bodies))
+	for _, b := range bodies {
+		x := new(T)
+		if err := json.Unmarshal(b, x); err != nil {
+			return nil, archiveError(fmt.Errorf("a %s record is unreadable: %w", kind, err))
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// clientOrder is the order placed with the client order id, today or on an
+// earlier day still kept, or nil.
+func (t *Terminal) clientOrder(ctx context.Context, clientID string) (*order, error) {
+	if o := t.byClientID[clientID]; o != nil {
+		return o, nil
+	}
+	body, err := t.history().FindLedgerArchive(ctx, t.name, kindOrder, clientID)
+	if err != nil || body == nil {
+		return nil, archiveError(err)
+	}
+	o := new(order)
+	if err := json.Unmarshal(body, o); err != nil {
+		return nil, archiveError(fmt.Errorf("an order record is unreadable: %w", err))
+	}
+	if dayOf(o.PlacedAt) < t.historyCutoff() {
+		return nil, nil // past the history kept, not pruned yet
+	}
+	return o, nil
+}
+
+// archiveError is a failure to read the archive, as the caller sees it;
+// nil stays nil.
+func archiveError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &automation.Error{
+		Code:    automation.CodeInternal,
+		Message: "sim ledger: the history of past days could not be read; retry once the store is readable",
+		Err:     err,
+	}
+}
+
+// memoryArchive is the archive of a terminal without a Ledger. The
+// terminal's lock guards it.
+type memoryArchive struct {
+	records []LedgerRecord             // in Seq order
+	byKey   map[[2]string]LedgerRecord // the last record of a kind with a key
+}
+
+func (m *memoryArchive) ArchiveLedger(_ context.Context, _ string, records []LedgerRecord, _ []byte) error {
+	if m.byKey == nil {
+		m.byKey = make(map[[2]string]LedgerRecord)
+	}
+	for _, r := range records {
+		m.records = append(m.records, r)
+		if r.Key != "" {
+			m.byKey[[2]string{r.Kind, r.Key}] = r
+		}
+	}
+	return nil
+}
+
+func (m *memoryArchive) LoadLedgerArchive(_ context.Context, _, kind string, since time.Time) ([][]byte, error) {
+	var sel []LedgerRecord
+	for _, r := range m.records {
+		if r.Kind == kind && !r.Day.Before(since) {
+			sel = append(sel, r)
+		}
+	}
+	// By day, then Seq (the order they are in), as the store reads them.
+	slices.SortStableFunc(sel, func(a, b LedgerRecord) int { return a.Day.Compare(b.Day) })
+	out := make([][]byte, len(sel))
+	for i, r := range sel {
+		out[i] = r.Body
+	}
+	return out, nil
+}
+
+func (m *memoryArchive) FindLedgerArchive(_ context.Context, _, kind, key string) ([]byte, error) {
+	if r, ok := m.byKey[[2]string{kind, key}]; ok && key != "" {
+		return r.Body, nil
+	}
+	return nil, nil
+}
+
+func (m *memoryArchive) PruneLedgerArchive(_ context.Context, _ string, before time.Time) error {
+	old := func(r LedgerRecord) bool { return r.Day.Before(before) }
+	m.records = slices.DeleteFunc(m.records, old)
+	maps.DeleteFunc(m.byKey, func(_ [2]string, r LedgerRecord) bool { return old(r) })
+	return nil
+}

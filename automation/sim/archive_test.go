@@ -1,0 +1,459 @@
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brokerd/brokerd/automation"
+)
+
+// archivedIDs lists the numbers (contract numbers, condition order ids)
+// of the records of kind in the ledger's archive, in archive order.
+func archivedIDs(t *testing.T, l *memLedger, kind string) []string {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ids []string
+	for _, r := range l.archive("sim").records {
+		if r.Kind != kind {
+			continue
+		}
+		var rec struct {
+			ContractNo string `json:"contract_no"`
+			ID         string `json:"id"`
+		}
+		if err := json.Unmarshal(r.Body, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if kind == kindCondition {
+			ids = append(ids, rec.ID)
+		} else {
+			ids = append(ids, rec.ContractNo)
+		}
+	}
+	return ids
+}
+
+// savedState decodes what the ledger holds for the terminal.
+func savedState(t *testing.T, l *memLedger) (int, *state) {
+	t.Helper()
+	l.mu.Lock()
+	raw := l.data["sim"]
+	l.mu.Unlock()
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	st, err := decodeState(env.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Version, st
+}
+
+// stateIDs lists the numbers of the records the saved state holds.
+func stateIDs(st *state) map[string][]string {
+	ids := map[string][]string{}
+	for _, o := range st.Orders {
+		ids[kindOrder] = append(ids[kindOrder], o.ContractNo)
+	}
+	for _, tr := range st.Trades {
+		ids[kindTrade] = append(ids[kindTrade], tr.ContractNo)
+	}
+	for _, c := range st.Conditions {
+		ids[kindCondition] = append(ids[kindCondition], c.ID)
+	}
+	for _, l := range st.Loans {
+		ids[kindLoan] = append(ids[kindLoan], l.ContractNo)
+	}
+	return ids
+}
+
+// contractsOf lists the contract numbers of what a query returned.
+func contractsOf(t *testing.T) func([]automation.Order, error) []string {
+	return func(os []automation.Order, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, o := range os {
+			out = append(out, o.ContractNo)
+		}
+		return out
+	}
+}
+
+// tradeContractsOf lists the contract numbers of the trades a query returned.
+func tradeContractsOf(t *testing.T) func([]Trade, error) []string {
+	return func(ts []Trade, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, tr := range ts {
+			out = append(out, tr.ContractNo)
+		}
+		return out
+	}
+}
+
+// testdata/ledger_v1.json was saved by the version-1 ledger (commit
+// 128e1ba, before the archive), which kept the whole history in the state,
+// and ledger_v1_views.json holds what that build showed of it at two
+// instants. This build loads it, moves its history to the archive, and
+// shows the same.
+func TestLedgerVersion1IsUpgraded(t *testing.T) {
+	raw, err := os.ReadFile("testdata/ledger_v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewsJSON, err := os.ReadFile("testdata/ledger_v1_views.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var views map[string]snapshot
+	if err := json.Unmarshal(viewsJSON, &views); err != nil {
+		t.Fatal(err)
+	}
+	ledger := newMemLedger()
+	ledger.data["sim"] = raw
+	clk := newClock("2026-01-07 11:00")
+	s := newSim(t, paper(nil), clk, ledger)
+
+	// Loading saved version 2, with the history in the archive.
+	version, st := savedState(t, ledger)
+	if version != ledgerVersion {
+		t.Errorf("saved version %d, want %d", version, ledgerVersion)
+	}
+	wantState := map[string][]string{kindOrder: {"8", "9"}, kindTrade: {"8"}, kindCondition: {"3"}, kindLoan: {"7"}}
+	if got := stateIDs(st); !reflect.DeepEqual(got, wantState) {
+		t.Errorf("the state holds %v, want %v", got, wantState)
+	}
+	wantArchive := map[string][]string{kindOrder: {"1", "2", "3", "5", "6"}, kindTrade: {"1", "5", "6"}, kindCondition: {"1", "2"}, kindLoan: {"4"}}
+	for kind, want := range wantArchive {
+		if got := archivedIDs(t, ledger, kind); !slices.Equal(got, want) {
+			t.Errorf("archived %s: %v, want %v", kind, got, want)
+		}
+	}
+	if st.LastArchiveSeq != 11 {
+		t.Errorf("last archive seq %d, want 11", st.LastArchiveSeq)
+	}
+
+	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-07 11:00"]) {
+		t.Errorf("the upgraded account differs from what version 1 showed:\ngot  %+v\nwant %+v", got, views["2026-01-07 11:00"])
+	}
+	// A restart loads version 2 and archives nothing more.
+	archived := ledger.archivedCount()
+	s = newSim(t, paper(nil), clk, ledger)
+	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-07 11:00"]) {
+		t.Errorf("after a restart:\ngot  %+v\nwant %+v", got, views["2026-01-07 11:00"])
+	}
+	if n := ledger.archivedCount(); n != archived {
+		t.Errorf("the restart archived %d records more", n-archived)
+	}
+	// Yesterday's client order id still finds its order; an order of an
+	// earlier day cannot be cancelled, and the error says why.
+	retry := market("600000", automation.Sell, 500)
+	retry.ClientOrderID = "fx-2"
+	if o := mustPlace(t, s, retry); o.ContractNo != "5" || o.Date != "20260106" {
+		t.Errorf("retry of yesterday's fx-2 = %+v, want order 5", o)
+	}
+	_, err = s.CancelOrders(ctx, automation.CancelRequest{ContractNo: "2"})
+	wantCode(t, err, automation.CodeRejected)
+	if !strings.Contains(err.Error(), "不是今日的委托") {
+		t.Errorf("cancelling an order of Monday: %v", err)
+	}
+
+	clk.Set("2026-01-09 10:00")
+	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-09 10:00"]) {
+		t.Errorf("two days later:\ngot  %+v\nwant %+v", got, views["2026-01-09 10:00"])
+	}
+	_, st = savedState(t, ledger)
+	if got := stateIDs(st); len(got) != 0 {
+		t.Errorf("on a day without activity the state holds %v", got)
+	}
+}
+
+// modes are the two places the archive can be: the ledger, or memory.
+var modes = []struct {
+	name   string
+	ledger func() *memLedger
+}{
+	{"memory", func() *memLedger { return nil }},
+	{"ledger", newMemLedger},
+}
+
+// simOn builds a sim on clk that keeps its archive in l, or in memory when
+// l is nil.
+func simOn(t *testing.T, opts Options, clk *clock, l *memLedger) *Terminal {
+	t.Helper()
+	if l != nil {
+		return newSim(t, opts, clk, l)
+	}
+	s, err := New("sim", opts, Deps{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestHistoryAcrossDays(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			ledger := mode.ledger()
+			clk := newClock("2026-01-05 10:00")
+			opts := paper(map[string]float64{"600000": 10, "000001": 20})
+			s := simOn(t, opts, clk, ledger)
+			mon := market("600000", automation.Buy, 100)
+			mon.ClientOrderID = "c-mon"
+			monOrder := mustPlace(t, s, mon)                            // 1
+			mustPlace(t, s, limit("600000", automation.Buy, 9.00, 100)) // 2, ends at the close
+			clk.Set("2026-01-06 10:00")
+			mustPlace(t, s, market("000001", automation.Buy, 100)) // 3
+			clk.Set("2026-01-07 10:00")
+			mustPlace(t, s, market("600000", automation.Buy, 100)) // 4
+
+			tests := []struct {
+				name string
+				got  []string
+				want []string
+			}{
+				{"today", contractsOf(t)(s.Orders(ctx, "")), []string{"4"}},
+				{"history", contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})), []string{"1", "2", "3", "4"}},
+				{"history by code", contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{Code: "600000"})), []string{"1", "2", "4"}},
+				{"history since tuesday", contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{Since: at("2026-01-06 00:00")})), []string{"3", "4"}},
+				{"history since within tuesday", contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{Since: at("2026-01-06 10:01")})), []string{"4"}},
+				{"trades", tradeContractsOf(t)(s.Trades(ctx, automation.HistoryQuery{})), []string{"1", "3", "4"}},
+				{"trades since tuesday", tradeContractsOf(t)(s.Trades(ctx, automation.HistoryQuery{Since: at("2026-01-06 00:00")})), []string{"3", "4"}},
+				{"trades by code", tradeContractsOf(t)(s.Trades(ctx, automation.HistoryQuery{Code: "000001"})), []string{"3"}},
+			}
+			for _, tt := range tests {
+				if !slices.Equal(tt.got, tt.want) {
+					t.Errorf("%s: %v, want %v", tt.name, tt.got, tt.want)
+				}
+			}
+			s.mu.Lock()
+			inState := stateIDs(s.st)
+			s.mu.Unlock()
+			if want := map[string][]string{kindOrder: {"4"}, kindTrade: {"4"}}; !reflect.DeepEqual(inState, want) {
+				t.Errorf("the state holds %v, want only today's %v", inState, want)
+			}
+
+			// A retry of Monday's order on Wednesday finds it.
+			if again := mustPlace(t, s, mon); again != mustOrder(t, s, monOrder.ContractNo) || again.Status != automation.OrderFilled {
+				t.Errorf("retry of Monday's order = %+v", again)
+			}
+			mon.Quantity = 200
+			_, err := s.PlaceOrder(ctx, mon)
+			wantCode(t, err, automation.CodeRejected)
+			if !strings.Contains(err.Error(), "c-mon") {
+				t.Errorf("Monday's key reused for another order: %v", err)
+			}
+			if os := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})); len(os) != 4 {
+				t.Errorf("retries placed orders: %v", os)
+			}
+			if ledger != nil {
+				restarted := simOn(t, opts, clk, ledger)
+				if a, b := snap(t, s), snap(t, restarted); !reflect.DeepEqual(a, b) {
+					t.Errorf("restarted account differs:\nbefore %+v\nafter  %+v", a, b)
+				}
+			}
+		})
+	}
+}
+
+// Orders are kept 367 days (近一年 and a day), then leave the archive.
+func TestHistoryIsKeptAYear(t *testing.T) {
+	day0 := at("2026-01-05 10:00")
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			ledger := mode.ledger()
+			clk := newClock("2026-01-05 10:00")
+			s := simOn(t, paper(map[string]float64{"600000": 10}), clk, ledger)
+			req := market("600000", automation.Buy, 100)
+			req.ClientOrderID = "old"
+			mustPlace(t, s, req)
+			tests := []struct {
+				days int
+				kept bool
+			}{
+				{1, true},
+				{366, true},
+				{367, true},
+				{368, false},
+			}
+			for _, tt := range tests {
+				clk.t = day0.AddDate(0, 0, tt.days)
+				h := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{}))
+				tr := tradeContractsOf(t)(s.Trades(ctx, automation.HistoryQuery{}))
+				if got := len(h) == 1 && len(tr) == 1; got != tt.kept {
+					t.Errorf("day %d: history %v, trades %v; want kept %v", tt.days, h, tr, tt.kept)
+				}
+			}
+			if ledger != nil {
+				if a := archivedIDs(t, ledger, kindOrder); len(a) != 0 {
+					t.Errorf("the archive still holds %v", a)
+				}
+			}
+			// Its client order id is forgotten with it.
+			if o := mustPlace(t, s, req); o.ContractNo != "2" {
+				t.Errorf("an order with a key of over a year ago = %+v, want a new one", o)
+			}
+		})
+	}
+}
+
+// The first action of a day archives the last day's history. When the
+// archive cannot be written, the action fails and nothing happened: not
+// the roll, not the action.
+func TestFailedArchiveUndoesTheAction(t *testing.T) {
+	opts := paper(map[string]float64{"600000": 10})
+	ledger, twinLedger := newMemLedger(), newMemLedger()
+	clk := newClock("2026-01-05 10:00")
+	s, twin := newSim(t, opts, clk, ledger), newSim(t, opts, clk, twinLedger)
+	for _, sim := range []*Terminal{s, twin} {
+		mustPlace(t, sim, market("600000", automation.Buy, 100))   // 1
+		mustPlace(t, sim, limit("600000", automation.Buy, 9, 100)) // 2
+	}
+	saved := slices.Clone(ledger.data["sim"])
+
+	clk.Set("2026-01-06 10:00")
+	ledger.failWith(errDiskFull)
+	_, err := s.PlaceOrder(ctx, market("600000", automation.Buy, 100))
+	wantCode(t, err, automation.CodeInternal)
+	if !errors.Is(err, errDiskFull) || !strings.Contains(err.Error(), "not applied") {
+		t.Errorf("buy while the archive fails: %v", err)
+	}
+	_, err = s.Orders(ctx, "")
+	wantCode(t, err, automation.CodeInternal)
+	if !slices.Equal(ledger.data["sim"], saved) || ledger.archivedCount() != 0 {
+		t.Errorf("a failed archive left a trace: archived %d, state changed %v", ledger.archivedCount(), !slices.Equal(ledger.data["sim"], saved))
+	}
+
+	ledger.failWith(nil)
+	if a, b := snap(t, s), snap(t, twin); !reflect.DeepEqual(a, b) {
+		t.Errorf("after the store healed the account differs from one that never failed:\ngot  %+v\nwant %+v", a, b)
+	}
+	if o := mustPlace(t, s, market("600000", automation.Buy, 100)); o.ContractNo != "3" {
+		t.Errorf("after the store healed, contract %s, want 3", o.ContractNo)
+	}
+	for kind, want := range map[string][]string{kindOrder: {"1", "2"}, kindTrade: {"1"}} {
+		if got := archivedIDs(t, ledger, kind); !slices.Equal(got, want) {
+			t.Errorf("archived %s: %v, want %v, once", kind, got, want)
+		}
+	}
+	if a, b := snap(t, s), snap(t, newSim(t, opts, clk, ledger)); !reflect.DeepEqual(a, b) {
+		t.Errorf("restarted account differs:\nbefore %+v\nafter  %+v", a, b)
+	}
+}
+
+// A history query that cannot read the archive fails and says so, and so
+// does an order whose client order id cannot be checked against it; what
+// needs only the state goes on.
+func TestArchiveReadFailure(t *testing.T) {
+	ledger := newMemLedger()
+	clk := newClock("2026-01-05 10:00")
+	s := newSim(t, paper(map[string]float64{"600000": 10}), clk, ledger)
+	mon := market("600000", automation.Buy, 100)
+	mon.ClientOrderID = "c-1"
+	mustPlace(t, s, mon)
+	clk.Set("2026-01-06 10:00")
+	mustFunds(t, s) // rolls: Monday goes to the archive
+
+	ledger.failReadsWith(errDiskFull)
+	failing := map[string]func() error{
+		"history": func() error { _, err := s.OrderHistory(ctx, automation.HistoryQuery{}); return err },
+		"trades":  func() error { _, err := s.Trades(ctx, automation.HistoryQuery{}); return err },
+		"buy with a new key": func() error {
+			req := market("600000", automation.Buy, 100)
+			req.ClientOrderID = "c-2"
+			_, err := s.PlaceOrder(ctx, req)
+			return err
+		},
+	}
+	for name, f := range failing {
+		err := f()
+		wantCode(t, err, automation.CodeInternal)
+		if !errors.Is(err, errDiskFull) || !strings.Contains(err.Error(), "history of past days") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if o := mustPlace(t, s, market("600000", automation.Buy, 100)); o.ContractNo != "2" {
+		t.Errorf("a buy without a key = %+v, want contract 2", o)
+	}
+	if os := contractsOf(t)(s.Orders(ctx, "")); !slices.Equal(os, []string{"2"}) {
+		t.Errorf("today's orders = %v", os)
+	}
+	ledger.failReadsWith(nil)
+	if o := mustPlace(t, s, mon); o.ContractNo != "1" {
+		t.Errorf("retry of c-1 after the store healed = %+v", o)
+	}
+}
+
+// Pruning that fails is retried at a later save; the records it missed are
+// past the cutoff and no query shows them meanwhile.
+func TestFailedPruneIsRetried(t *testing.T) {
+	ledger := newMemLedger()
+	clk := newClock("2026-01-05 10:00")
+	s := newSim(t, paper(map[string]float64{"600000": 10}), clk, ledger)
+	mustPlace(t, s, market("600000", automation.Buy, 100))
+	clk.Set("2026-01-06 10:00")
+	mustFunds(t, s)
+	if a := archivedIDs(t, ledger, kindOrder); !slices.Equal(a, []string{"1"}) {
+		t.Fatalf("archived %v", a)
+	}
+
+	ledger.failPrunesWith(errDiskFull)
+	clk.t = at("2026-01-05 10:00").AddDate(0, 0, 368)
+	if o := mustPlace(t, s, market("600000", automation.Buy, 100)); o.ContractNo != "2" {
+		t.Fatalf("a buy while pruning fails = %+v", o)
+	}
+	if h := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})); !slices.Equal(h, []string{"2"}) {
+		t.Errorf("history = %v, want only today's", h)
+	}
+	if a := archivedIDs(t, ledger, kindOrder); !slices.Equal(a, []string{"1"}) {
+		t.Errorf("archived %v: the failed prune deleted something", a)
+	}
+	ledger.failPrunesWith(nil)
+	mustPlace(t, s, market("600000", automation.Buy, 100))
+	if a := archivedIDs(t, ledger, kindOrder); len(a) != 0 {
+		t.Errorf("archived %v after a save with pruning healed, want none", a)
+	}
+}
+
+// The saved state holds one day's activity however long the account runs.
+func TestSavedStateHoldsOneDay(t *testing.T) {
+	const days, perDay = 10, 30
+	ledger := newMemLedger()
+	clk := newClock("2026-01-05 10:00")
+	opts := paper(map[string]float64{"600000": 10})
+	opts.InitialCash = 1e9
+	s := newSim(t, opts, clk, ledger)
+	d := dayOf(clk.Now())
+	for i := range days {
+		for range perDay {
+			mustPlace(t, s, market("600000", automation.Buy, 100))
+		}
+		_, st := savedState(t, ledger)
+		if len(st.Orders) != perDay || len(st.Trades) != perDay {
+			t.Fatalf("day %d: the state holds %d orders and %d trades, want %d of each", i, len(st.Orders), len(st.Trades), perDay)
+		}
+		d = d.nextTrading()
+		clk.t = d.start().Add(10 * time.Hour)
+	}
+	mustFunds(t, s)
+	if n := ledger.archivedCount(); n != 2*days*perDay {
+		t.Errorf("archived %d records, want %d", n, 2*days*perDay)
+	}
+	if h := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})); len(h) != days*perDay {
+		t.Errorf("history holds %d orders, want %d", len(h), days*perDay)
+	}
+}
