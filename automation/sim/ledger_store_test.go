@@ -194,3 +194,30 @@ func historyLedger(tb testing.TB, n, perDay int, today day) []byte {
 func feesOf(in instrument, sell bool, amount int64) fees {
 	return DefaultOptions().fees().of(in, sell, amount)
 }
+
+// BenchmarkOrderHistoryYear measures 近一年's OrderHistory over a year of
+// history orders, read from the store's archive.
+func BenchmarkOrderHistoryYear(b *testing.B) {
+	for _, history := range []int{1_000, 50_000} {
+		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
+			st := openStore(b)
+			today := dayOf(at("2027-01-04 10:00"))
+			if err := st.SaveLedger(ctx, "sim", historyLedger(b, history, 200, today)); err != nil {
+				b.Fatal(err)
+			}
+			clk := &clock{t: today.start().Add(10 * time.Hour)}
+			s, err := New("sim", paper(map[string]float64{"600000": 10.00}), Deps{Now: clk.Now, Ledger: st})
+			if err != nil {
+				b.Fatal(err)
+			}
+			since := today.start().AddDate(-1, 0, 0)
+			b.ReportAllocs()
+			for b.Loop() {
+				os, err := s.OrderHistory(ctx, automation.HistoryQuery{Since: since})
+				if err != nil || len(os) != history {
+					b.Fatalf("%d orders, %v", len(os), err)
+				}
+			}
+		})
+	}
+}
