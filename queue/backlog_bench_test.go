@@ -21,7 +21,7 @@ func BenchmarkSubmitBacklog(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				q.Pause("")
+				q.Pause(context.Background(), "")
 				for range backlog {
 					if _, err := q.Submit(ctx, Request{Name: "buy", Params: benchParams}); err != nil {
 						b.Fatal(err)

@@ -20,7 +20,7 @@ func BenchmarkSubmit(b *testing.B) {
 	fresh := func() *Queue {
 		q, _ := New(Config{MaxSize: 1000}, []Lane{{Terminal: "sim", Execute: noop}},
 			Deps{Clock: RealClock{}, Store: discardStore{}})
-		q.Pause("")
+		q.Pause(context.Background(), "")
 		return q
 	}
 	q := fresh()
@@ -84,7 +84,7 @@ func BenchmarkWaitFanOut10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		q, _ := New(Config{MaxSize: waiters}, []Lane{{Terminal: "sim", Execute: noop}}, Deps{Clock: RealClock{}, Store: NewMemStore()})
-		q.Pause("")
+		q.Pause(context.Background(), "")
 		q.Start()
 		var wg sync.WaitGroup
 		for range waiters {
@@ -95,7 +95,7 @@ func BenchmarkWaitFanOut10k(b *testing.B) {
 				q.Wait(ctx, s.Operation.ID)
 			}()
 		}
-		q.Resume("")
+		q.Resume(context.Background(), "")
 		wg.Wait()
 		q.Shutdown(ctx)
 	}
@@ -136,6 +136,8 @@ func (discardStore) Finish(context.Context, Operation) error              { retu
 func (discardStore) Get(context.Context, string) (Operation, error)       { return Operation{}, ErrNotFound }
 func (discardStore) MaxSeq(context.Context) (uint64, error)               { return 0, nil }
 func (discardStore) Unfinished(context.Context) ([]Operation, error)      { return nil, nil }
+func (discardStore) SetPaused(context.Context, string, bool) error        { return nil }
+func (discardStore) PausedLanes(context.Context) ([]string, error)        { return nil, nil }
 func (discardStore) FindByKey(context.Context, string, string, time.Time) (Operation, error) {
 	return Operation{}, ErrNotFound
 }

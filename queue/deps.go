@@ -48,6 +48,10 @@ type Store interface {
 	// MaxSeq returns the highest Seq recorded (0 when none), so that Seq
 	// keeps rising across restarts.
 	MaxSeq(ctx context.Context) (uint64, error)
+	// SetPaused records a lane's pause, so that it outlives a restart.
+	SetPaused(ctx context.Context, terminal string, paused bool) error
+	// PausedLanes lists the terminals whose lanes were left paused.
+	PausedLanes(ctx context.Context) ([]string, error)
 }
 
 // Observer is told of every change. It is called with the queue's lock held

@@ -350,23 +350,29 @@ func (q *Queue) Exclusive(ctx context.Context, terminal string, fn func(ctx cont
 }
 
 // Pause holds a lane (or every lane when terminal is ""): the running
-// operation finishes, nothing new starts until Resume.
-func (q *Queue) Pause(terminal string) error { return q.setPaused(terminal, true) }
+// operation finishes, nothing new starts until Resume. The pause is
+// journaled, so it holds across restarts; when the journal fails the lane
+// is paused all the same and the error says it will not outlive a restart.
+func (q *Queue) Pause(ctx context.Context, terminal string) error {
+	return q.setPaused(ctx, terminal, true)
+}
 
-// Resume releases a paused lane (or every lane when terminal is "").
-func (q *Queue) Resume(terminal string) error { return q.setPaused(terminal, false) }
+// Resume releases a paused lane (or every lane when terminal is ""),
+// including one the journal's failure blocked.
+func (q *Queue) Resume(ctx context.Context, terminal string) error {
+	return q.setPaused(ctx, terminal, false)
+}
 
-func (q *Queue) setPaused(terminal string, paused bool) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	lanes := q.laneOrder
+func (q *Queue) setPaused(ctx context.Context, terminal string, paused bool) error {
+	names := q.laneOrder
 	if terminal != "" {
 		if _, ok := q.lanes[terminal]; !ok {
 			return fmt.Errorf("%w %q", ErrUnknownTerminal, terminal)
 		}
-		lanes = []string{terminal}
+		names = []string{terminal}
 	}
-	for _, name := range lanes {
+	q.mu.Lock()
+	for _, name := range names {
 		l := q.lanes[name]
 		l.paused = paused
 		if !paused {
@@ -374,6 +380,17 @@ func (q *Queue) setPaused(terminal string, paused bool) error {
 		}
 		q.noteState(l)
 		l.signal()
+	}
+	q.mu.Unlock()
+	var errs []error
+	for _, name := range names {
+		if err := q.store.SetPaused(ctx, name, paused); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("the lane is %s now, but the journal could not record it, so a restart will not remember it: %w",
+			map[bool]string{true: "paused", false: "resumed"}[paused], err)
 	}
 	return nil
 }

@@ -11,12 +11,15 @@ import (
 // MemStore is a Store that keeps everything in memory, for tests of the
 // queue and of what is built on it. Nothing survives the process.
 type MemStore struct {
-	mu  sync.Mutex
-	ops map[string]Operation
+	mu     sync.Mutex
+	ops    map[string]Operation
+	paused map[string]bool
 }
 
 // NewMemStore returns an empty MemStore.
-func NewMemStore() *MemStore { return &MemStore{ops: make(map[string]Operation)} }
+func NewMemStore() *MemStore {
+	return &MemStore{ops: make(map[string]Operation), paused: make(map[string]bool)}
+}
 
 func (s *MemStore) Append(_ context.Context, op Operation) error {
 	s.mu.Lock()
@@ -95,4 +98,24 @@ func (s *MemStore) MaxSeq(context.Context) (uint64, error) {
 		top = max(top, op.Seq)
 	}
 	return top, nil
+}
+
+func (s *MemStore) SetPaused(_ context.Context, terminal string, paused bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused[terminal] = paused
+	return nil
+}
+
+func (s *MemStore) PausedLanes(context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	for name, paused := range s.paused {
+		if paused {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }

@@ -31,14 +31,14 @@ func TestRunOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, Config{})
 			h.q.Start()
-			if err := h.q.Pause(""); err != nil {
+			if err := h.q.Pause(context.Background(), ""); err != nil {
 				t.Fatal(err)
 			}
 			var last string
 			for _, s := range tt.subs {
 				last = h.submit(Request{Name: s.name, Priority: s.priority}).Operation.ID
 			}
-			if err := h.q.Resume("sim"); err != nil {
+			if err := h.q.Resume(context.Background(), "sim"); err != nil {
 				t.Fatal(err)
 			}
 			_ = last
@@ -55,7 +55,7 @@ func TestRunOrder(t *testing.T) {
 func TestQueuePosition(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.q.Start()
-	h.q.Pause("")
+	h.q.Pause(context.Background(), "")
 	tests := []struct {
 		priority int
 		want     int
@@ -136,7 +136,7 @@ func TestExecutorFailures(t *testing.T) {
 func TestSubmitErrors(t *testing.T) {
 	h := newHarness(t, Config{MaxSize: 2}, "a", "b")
 	h.q.Start()
-	h.q.Pause("a")
+	h.q.Pause(context.Background(), "a")
 	h.submit(Request{Name: "1", Terminal: "a"})
 	h.submit(Request{Name: "2", Terminal: "a"})
 	tests := []struct {
@@ -220,7 +220,7 @@ func TestCancelNotJournaledStaysQueued(t *testing.T) {
 	fs := &failingStore{Store: NewMemStore()}
 	h := newHarnessWithStore(t, Config{}, fs)
 	h.q.Start()
-	h.q.Pause("")
+	h.q.Pause(context.Background(), "")
 	op := h.submit(Request{Name: "x"}).Operation
 	fs.failFinish = true
 	if _, err := h.q.Cancel(context.Background(), op.ID); !errors.Is(err, errDisk) {
@@ -230,7 +230,7 @@ func TestCancelNotJournaledStaysQueued(t *testing.T) {
 	if got, _ := h.q.Get(context.Background(), op.ID); got.Status != StatusQueued {
 		t.Fatalf("status %s, want queued (the cancel did not happen)", got.Status)
 	}
-	h.q.Resume("")
+	h.q.Resume(context.Background(), "")
 	if got := h.wait(op.ID); got.Status != StatusSuccess {
 		t.Errorf("final %+v", got)
 	}
@@ -298,7 +298,7 @@ func TestPerOperationTimeout(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.q.Start()
-	h.q.Pause("")
+	h.q.Pause(context.Background(), "")
 	exp := h.submit(Request{Name: "expiring", ExpireAfter: 5 * time.Second}).Operation
 	keep := h.submit(Request{Name: "kept"}).Operation
 	h.clock.Advance(4 * time.Second)
@@ -310,7 +310,7 @@ func TestExpiry(t *testing.T) {
 	if got.Status != StatusCancelled || got.ErrorCode != CodeExpired {
 		t.Fatalf("expired op: %+v", got)
 	}
-	h.q.Resume("")
+	h.q.Resume(context.Background(), "")
 	if got := h.wait(keep.ID); got.Status != StatusSuccess {
 		t.Errorf("kept op: %+v", got)
 	}
@@ -493,7 +493,7 @@ func TestJournalFailures(t *testing.T) {
 		}
 		// The operator fixes the journal and resumes: it runs, once.
 		fs.failRunning = false
-		h.q.Resume("sim")
+		h.q.Resume(context.Background(), "sim")
 		if got := h.wait(op.ID); got.Status != StatusSuccess {
 			t.Errorf("after resume: %+v", got)
 		}
@@ -505,11 +505,11 @@ func TestJournalFailures(t *testing.T) {
 		fs := &failingStore{Store: NewMemStore()}
 		h := newHarnessWithStore(t, Config{ResultTTL: time.Minute}, fs)
 		h.q.Start()
-		h.q.Pause("")
+		h.q.Pause(context.Background(), "")
 		first := h.submit(Request{Name: "first"}).Operation
 		second := h.submit(Request{Name: "second"}).Operation
 		fs.failFinish = true
-		h.q.Resume("")
+		h.q.Resume(context.Background(), "")
 		if got := h.wait(first.ID); got.Status != StatusSuccess {
 			t.Fatalf("first: %+v", got)
 		}
@@ -528,7 +528,7 @@ func TestJournalFailures(t *testing.T) {
 func TestStatsAndPause(t *testing.T) {
 	h := newHarness(t, Config{}, "a", "b")
 	h.q.Start()
-	h.q.Pause("a")
+	h.q.Pause(context.Background(), "a")
 	h.waitLaneState("a", LanePaused)
 	q1 := h.submit(Request{Name: "q1", Terminal: "a"}).Operation.ID
 	q2 := h.submit(Request{Name: "q2", Terminal: "a"}).Operation.ID
@@ -545,10 +545,10 @@ func TestStatsAndPause(t *testing.T) {
 	if st.Lanes[1].Success != 1 || st.Lanes[1].Failed != 1 || st.Lanes[1].Paused {
 		t.Errorf("lane b %+v", st.Lanes[1])
 	}
-	if err := h.q.Pause("zzz"); !errors.Is(err, ErrUnknownTerminal) {
+	if err := h.q.Pause(context.Background(), "zzz"); !errors.Is(err, ErrUnknownTerminal) {
 		t.Errorf("pause unknown: %v", err)
 	}
-	h.q.Resume("")
+	h.q.Resume(context.Background(), "")
 	h.wait(q1)
 	h.wait(q2)
 	if st := h.q.Stats(); st.Queued != 0 || st.Success != 3 {
@@ -755,5 +755,42 @@ func TestRecoverWithNegativeResumeMaxAgeResumesNothing(t *testing.T) {
 	rec, err := q.Recover(context.Background())
 	if err != nil || rec.Resumed != 0 || rec.Expired != 1 {
 		t.Errorf("recovery %+v, %v; want the queued op expired", rec, err)
+	}
+}
+
+func TestPauseOutlivesARestart(t *testing.T) {
+	store := NewMemStore()
+	ctx := context.Background()
+	s1 := newScript()
+	q1, _ := New(Config{}, []Lane{{Terminal: "a", Execute: s1.execute}, {Terminal: "b", Execute: s1.execute}}, Deps{Clock: newFakeClock(), Store: store})
+	q1.Start()
+	if err := q1.Pause(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	held, _ := q1.Submit(ctx, Request{Name: "held", Terminal: "a"})
+	q1.Shutdown(ctx)
+
+	s2 := newScript()
+	q2, _ := New(Config{}, []Lane{{Terminal: "a", Execute: s2.execute}, {Terminal: "b", Execute: s2.execute}}, Deps{Clock: newFakeClock(), Store: store})
+	defer q2.Shutdown(ctx)
+	if _, err := q2.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q2.Start()
+	st := q2.Stats()
+	if !st.Lanes[0].Paused || st.Lanes[1].Paused {
+		t.Fatalf("after restart: a paused %v, b paused %v; want only a", st.Lanes[0].Paused, st.Lanes[1].Paused)
+	}
+	if op, _ := q2.Get(ctx, held.Operation.ID); op.Status != StatusQueued {
+		t.Errorf("the held op is %s in a lane that is still paused", op.Status)
+	}
+	if err := q2.Resume(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if op, err := q2.Wait(ctx, held.Operation.ID); err != nil || op.Status != StatusSuccess {
+		t.Errorf("after resume: %+v, %v", op, err)
+	}
+	if names, _ := store.PausedLanes(ctx); len(names) != 0 {
+		t.Errorf("paused lanes after resume: %v", names)
 	}
 }

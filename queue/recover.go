@@ -28,6 +28,18 @@ func (q *Queue) Recover(ctx context.Context) (Recovery, error) {
 	q.mu.Lock()
 	q.seq = max(q.seq, top)
 	q.mu.Unlock()
+	paused, err := q.store.PausedLanes(ctx)
+	if err != nil {
+		return rec, fmt.Errorf("read paused lanes: %w", err)
+	}
+	for _, name := range paused {
+		if l, ok := q.lanes[name]; ok {
+			q.mu.Lock()
+			l.paused = true
+			q.mu.Unlock()
+			q.log.Warn("lane is paused, as it was left: its queue waits until it is resumed", "terminal", name)
+		}
+	}
 	ops, err := q.store.Unfinished(ctx)
 	if err != nil {
 		return rec, fmt.Errorf("load unfinished operations: %w", err)

@@ -147,7 +147,7 @@ func TestEventsByOperationID(t *testing.T) {
 	h := newHarness(t)
 	ts := httptest.NewServer(h.srv.Handler())
 	defer ts.Close()
-	if err := h.q.Pause("main"); err != nil {
+	if err := h.q.Pause(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	id := h.submitted("/api/v1/operations/funds_query", "")
@@ -155,7 +155,7 @@ func TestEventsByOperationID(t *testing.T) {
 	r, stop := openStream(t, ts.URL, "?operation="+id)
 	defer stop()
 	expect(t, h.serve(request{method: "DELETE", path: "/api/v1/operations/" + id}), 200, "")
-	if err := h.q.Resume("main"); err != nil {
+	if err := h.q.Resume(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	e, ok := r.next(t)

@@ -64,7 +64,7 @@ func (s *Server) setPaused(c *gin.Context, paused bool) {
 	if paused {
 		set = s.q.Pause
 	}
-	if err := set(terminal); err != nil {
+	if err := set(c.Request.Context(), terminal); err != nil {
 		if errors.Is(err, queue.ErrUnknownTerminal) {
 			s.invalid(c, []fieldError{s.unknownTerminal(terminal)})
 			return

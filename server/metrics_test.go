@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestMetrics(t *testing.T) {
 	h.exec.respond(func(queue.Operation) (queue.Result, error) { return queue.Result{}, automation.Rejected("no") })
 	expect(t, h.post("/api/v1/operations/funds_query?wait=10", ""), 200, "rejected")
 	h.exec.respond(nil)
-	if err := h.q.Pause("backup"); err != nil {
+	if err := h.q.Pause(context.Background(), "backup"); err != nil {
 		t.Fatal(err)
 	}
 	h.submitted("/api/v1/operations/funds_query", `{"terminal":"backup"}`)

@@ -32,7 +32,7 @@ func statusData(t *testing.T, e envelope) map[string]json.RawMessage {
 
 func TestStatus(t *testing.T) {
 	h := newHarness(t)
-	if err := h.q.Pause("main"); err != nil {
+	if err := h.q.Pause(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	id := h.submitted("/api/v1/operations/buy", buyBody)
@@ -49,7 +49,7 @@ func TestStatus(t *testing.T) {
 		t.Errorf("%+v", v)
 	}
 
-	if err := h.q.Resume("main"); err != nil {
+	if err := h.q.Resume(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFinal(id)
@@ -97,10 +97,10 @@ func TestResult(t *testing.T) {
 	})
 
 	t.Run("timeout while queued is a 408 with the status", func(t *testing.T) {
-		if err := h.q.Pause("main"); err != nil {
+		if err := h.q.Pause(context.Background(), "main"); err != nil {
 			t.Fatal(err)
 		}
-		defer h.q.Resume("main")
+		defer h.q.Resume(context.Background(), "main")
 		id := h.submitted("/api/v1/operations/funds_query", "")
 		e := expect(t, h.get("/api/v1/operations/"+id+"/result?timeout=0.01"), http.StatusRequestTimeout, codeTimeout)
 		if v := dataAs[StatusView](t, e); v.OperationID != id || v.Status != "queued" {
@@ -152,7 +152,7 @@ func TestResultWaitsUntilTheOperationFinishes(t *testing.T) {
 
 func TestResultReleasedByShutdown(t *testing.T) {
 	h := newHarness(t)
-	if err := h.q.Pause("main"); err != nil {
+	if err := h.q.Pause(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	id := h.submitted("/api/v1/operations/funds_query", "")
@@ -178,7 +178,7 @@ type httpAnswer struct {
 
 func TestCancel(t *testing.T) {
 	h := newHarness(t)
-	if err := h.q.Pause("main"); err != nil {
+	if err := h.q.Pause(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	queued := h.submitted("/api/v1/operations/buy", buyBody)
@@ -196,7 +196,7 @@ func TestCancel(t *testing.T) {
 	release := h.exec.hold()
 	defer release()
 	running := h.submitted("/api/v1/operations/funds_query", "")
-	if err := h.q.Resume("main"); err != nil {
+	if err := h.q.Resume(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	<-h.exec.started

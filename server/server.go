@@ -38,8 +38,8 @@ type Queue interface {
 	Wait(ctx context.Context, id string) (queue.Operation, error)
 	Cancel(ctx context.Context, id string) (queue.Operation, error)
 	Stats() queue.Stats
-	Pause(terminal string) error
-	Resume(terminal string) error
+	Pause(ctx context.Context, terminal string) error
+	Resume(ctx context.Context, terminal string) error
 	// Terminals lists the lanes; the first is the default.
 	Terminals() []string
 	// Exclusive runs fn while no operation runs on the terminal.

@@ -38,10 +38,10 @@ func (s *stubQueue) Cancel(context.Context, string) (queue.Operation, error) {
 	return queue.Operation{}, queue.ErrNotFound
 }
 
-func (s *stubQueue) Stats() queue.Stats  { return s.stats }
-func (s *stubQueue) Pause(string) error  { return nil }
-func (s *stubQueue) Resume(string) error { return nil }
-func (s *stubQueue) Terminals() []string { return []string{"main"} }
+func (s *stubQueue) Stats() queue.Stats                   { return s.stats }
+func (s *stubQueue) Pause(context.Context, string) error  { return nil }
+func (s *stubQueue) Resume(context.Context, string) error { return nil }
+func (s *stubQueue) Terminals() []string                  { return []string{"main"} }
 
 type stubOption func(*Config)
 

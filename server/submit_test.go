@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -100,7 +101,7 @@ func TestSubmitRejectsBadRequestsAndQueuesNothing(t *testing.T) {
 
 func TestSubmitQueuesAndAnswersEasyTHSShape(t *testing.T) {
 	h := newHarness(t)
-	if err := h.q.Pause("main"); err != nil {
+	if err := h.q.Pause(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
@@ -153,7 +154,7 @@ func TestSubmitEmptyBodyMeansNoParams(t *testing.T) {
 
 func TestSubmitOptionsReachTheQueue(t *testing.T) {
 	h := newHarness(t)
-	if err := h.q.Pause("backup"); err != nil {
+	if err := h.q.Pause(context.Background(), "backup"); err != nil {
 		t.Fatal(err)
 	}
 	id := h.submitted("/api/v1/operations/holding_query",
@@ -193,7 +194,7 @@ func TestSubmitTooLarge(t *testing.T) {
 
 func TestSubmitQueueFull(t *testing.T) {
 	h := newHarness(t) // MaxSize 5
-	if err := h.q.Pause("main"); err != nil {
+	if err := h.q.Pause(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {
@@ -220,7 +221,7 @@ func TestSubmitAfterQueueShutdown(t *testing.T) {
 
 func TestIdempotency(t *testing.T) {
 	h := newHarness(t)
-	if err := h.q.Pause(""); err != nil {
+	if err := h.q.Pause(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
 	first := expect(t, h.serve(request{method: "POST", path: "/api/v1/operations/buy", body: buyBody,
@@ -312,10 +313,10 @@ func TestSubmitWait(t *testing.T) {
 	})
 
 	t.Run("not finished within the wait", func(t *testing.T) {
-		if err := h.q.Pause("main"); err != nil {
+		if err := h.q.Pause(context.Background(), "main"); err != nil {
 			t.Fatal(err)
 		}
-		defer h.q.Resume("main")
+		defer h.q.Resume(context.Background(), "main")
 		e := expect(t, h.post("/api/v1/operations/funds_query?wait=0.01", ""), 200, "")
 		v := dataAs[SubmitWaitView](t, e)
 		if v.Status != "queued" || v.Result != nil || v.QueuePosition == nil {

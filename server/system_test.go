@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -42,7 +43,7 @@ func TestHealth(t *testing.T) {
 	h.backup.setState(automation.StateReady)
 
 	// A paused lane is deliberate: still healthy.
-	if err := h.q.Pause("main"); err != nil {
+	if err := h.q.Pause(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
 	e = expect(t, h.get("/api/v1/system/health"), 200, "")

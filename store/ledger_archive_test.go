@@ -250,8 +250,8 @@ func TestMigrateToTheLedgerArchive(t *testing.T) {
 	must(t, db.Close())
 
 	s := openAt(t, path, Options{})
-	if v := pragmaInt(t, rawDB(t, path), "user_version"); v != 2 {
-		t.Errorf("user_version = %d, want 2", v)
+	if v := pragmaInt(t, rawDB(t, path), "user_version"); v != len(migrations) {
+		t.Errorf("user_version = %d, want %d", v, len(migrations))
 	}
 	if st, err := s.LoadLedger(ctx, "sim"); err != nil || string(st) != `{"version":1}` {
 		t.Errorf("ledger after the migration = %s, %v", st, err)

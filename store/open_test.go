@@ -69,7 +69,7 @@ func TestFreshJournal(t *testing.T) {
 		must(t, rows.Scan(&n))
 		names = append(names, n)
 	}
-	want := []string{"operations", "operations_key", "operations_name", "operations_status", "operations_submitted",
+	want := []string{"lanes", "operations", "operations_key", "operations_name", "operations_status", "operations_submitted",
 		"operations_terminal", "sim_archive", "sim_archive_day", "sim_archive_key", "sim_archive_kind", "sim_ledger"}
 	if !slices.Equal(names, want) {
 		t.Errorf("schema = %v, want %v", names, want)

@@ -96,6 +96,19 @@ var migrations = []migration{
 			`CREATE INDEX sim_archive_key ON sim_archive (terminal, kind, key, seq) WHERE key <> ''`,
 		},
 	},
+	{
+		version: 3,
+		about:   "lane pauses",
+		stmts: []string{
+			// A paused lane stays paused across restarts: pause is the
+			// trader's brake, and a crash or an update must not release it.
+			`CREATE TABLE lanes (
+				terminal   TEXT    NOT NULL PRIMARY KEY,
+				paused     INTEGER NOT NULL,
+				updated_at INTEGER NOT NULL
+			)`,
+		},
+	},
 }
 
 // prepareSchema checks that the file is usable as a journal and migrates it.

@@ -474,6 +474,15 @@ quotes = { "600000" = 10.50 }
 		t.Fatal(err)
 	}
 
+	// Release the journaled pause, so that only the order of start-up
+	// keeps the buy from running.
+	st, err := store.Open(context.Background(), journal, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, st.SetPaused(context.Background(), "sim", false))
+	must(t, st.Close())
+
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -487,7 +496,7 @@ quotes = { "600000" = 10.50 }
 		t.Fatalf("run on a busy port: %v", err)
 	}
 
-	st, err := store.Open(context.Background(), journal, store.Options{})
+	st, err = store.Open(context.Background(), journal, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,5 +504,12 @@ quotes = { "600000" = 10.50 }
 	op, err := st.Get(context.Background(), queued.Data.ID)
 	if err != nil || op.Status != queue.StatusQueued {
 		t.Errorf("after a failed start the buy is %s (%v); want still queued, untouched\n%s", op.Status, err, logs.String())
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
