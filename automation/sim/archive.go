@@ -202,22 +202,26 @@ func archived[T any](ctx context.Context, t *Terminal, kind string, since day) (
 	return out, nil
 }
 
-// clientOrder is the order placed with the client order id, today or on an
-// earlier day still kept, or nil.
-func (t *Terminal) clientOrder(ctx context.Context, clientID string) (*order, error) {
-	if o := t.byClientID[clientID]; o != nil {
-		return o, nil
+// clientOrder is the order clientID names at now: the last order placed
+// with it, if that was less than ClientOrderIDLifetime before now; nil
+// otherwise. Today's orders are in byClientID, and any of them is newer
+// than every archived one; without one today, the archive's last order
+// with the key is the newest (yesterday's, across midnight). The caller
+// holds the lock and has advanced the state to now.
+func (t *Terminal) clientOrder(ctx context.Context, now time.Time, clientID string) (*order, error) {
+	o := t.byClientID[clientID]
+	if o == nil {
+		body, err := t.history().FindLedgerArchive(ctx, t.name, kindOrder, clientID)
+		if err != nil || body == nil {
+			return nil, archiveError(err)
+		}
+		o = new(order)
+		if err := json.Unmarshal(body, o); err != nil {
+			return nil, archiveError(fmt.Errorf("an order record is unreadable: %w", err))
+		}
 	}
-	body, err := t.history().FindLedgerArchive(ctx, t.name, kindOrder, clientID)
-	if err != nil || body == nil {
-		return nil, archiveError(err)
-	}
-	o := new(order)
-	if err := json.Unmarshal(body, o); err != nil {
-		return nil, archiveError(fmt.Errorf("an order record is unreadable: %w", err))
-	}
-	if dayOf(o.PlacedAt) < t.historyCutoff() {
-		return nil, nil // past the history kept, not pruned yet
+	if now.Sub(o.PlacedAt) >= ClientOrderIDLifetime {
+		return nil, nil // the id names a new order now
 	}
 	return o, nil
 }

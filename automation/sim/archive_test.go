@@ -159,17 +159,21 @@ func TestLedgerVersion1IsUpgraded(t *testing.T) {
 	if n := ledger.archivedCount(); n != archived {
 		t.Errorf("the restart archived %d records more", n-archived)
 	}
-	// Yesterday's client order id still finds its order; an order of an
-	// earlier day cannot be cancelled, and the error says why.
-	retry := market("600000", automation.Sell, 500)
-	retry.ClientOrderID = "fx-2"
-	if o := mustPlace(t, s, retry); o.ContractNo != "5" || o.Date != "20260106" {
-		t.Errorf("retry of yesterday's fx-2 = %+v, want order 5", o)
-	}
+	// The upgrade archived each order under its client order id.
+	wantArchivedKey(t, ledger, map[string]string{"fx-1": "1", "fx-2": "5"})
+	// An order of an earlier day cannot be cancelled, and the error says why.
 	_, err = s.CancelOrders(ctx, automation.CancelRequest{ContractNo: "2"})
 	wantCode(t, err, automation.CodeRejected)
 	if !strings.Contains(err.Error(), "不是今日的委托") {
 		t.Errorf("cancelling an order of Monday: %v", err)
+	}
+	// Within its 24 hours, across midnight, a client order id finds its
+	// order in the archive: fx-3 was placed yesterday at 10:00.
+	clk.Set("2026-01-08 09:59")
+	retry := market("000001", automation.Buy, 200)
+	retry.ClientOrderID = "fx-3"
+	if o := mustPlace(t, s, retry); o.ContractNo != "8" || o.Date != "20260107" {
+		t.Errorf("retry of yesterday's fx-3 = %+v, want order 8", o)
 	}
 
 	clk.Set("2026-01-09 10:00")
@@ -179,6 +183,31 @@ func TestLedgerVersion1IsUpgraded(t *testing.T) {
 	_, st = savedState(t, ledger)
 	if got := stateIDs(st); len(got) != 0 {
 		t.Errorf("on a day without activity the state holds %v", got)
+	}
+	// Three days after it was used, fx-2 names a new order, and that one
+	// from then on.
+	reuse := market("600000", automation.Sell, 500)
+	reuse.ClientOrderID = "fx-2"
+	for range 2 {
+		if o := mustPlace(t, s, reuse); o.ContractNo != "10" || o.Date != "20260109" {
+			t.Errorf("fx-2 three days on = %+v, want a new order 10", o)
+		}
+	}
+}
+
+// wantArchivedKey checks that the archive's last order with each client
+// order id (a key of want) is the contract number want gives.
+func wantArchivedKey(t *testing.T, l Ledger, want map[string]string) {
+	t.Helper()
+	for key, contractNo := range want {
+		body, err := l.FindLedgerArchive(ctx, "sim", kindOrder, key)
+		var o order
+		if err == nil && body != nil {
+			err = json.Unmarshal(body, &o)
+		}
+		if err != nil || o.ContractNo != contractNo {
+			t.Errorf("the archive's order %q is %q (%v), want contract %s", key, o.ContractNo, err, contractNo)
+		}
 	}
 }
 
@@ -212,13 +241,13 @@ func TestHistoryAcrossDays(t *testing.T) {
 			clk := newClock("2026-01-05 10:00")
 			opts := paper(map[string]float64{"600000": 10, "000001": 20})
 			s := simOn(t, opts, clk, ledger)
-			mon := market("600000", automation.Buy, 100)
-			mon.ClientOrderID = "c-mon"
-			monOrder := mustPlace(t, s, mon)                            // 1
+			mustPlace(t, s, market("600000", automation.Buy, 100))      // 1
 			mustPlace(t, s, limit("600000", automation.Buy, 9.00, 100)) // 2, ends at the close
 			clk.Set("2026-01-06 10:00")
-			mustPlace(t, s, market("000001", automation.Buy, 100)) // 3
-			clk.Set("2026-01-07 10:00")
+			tue := market("000001", automation.Buy, 100)
+			tue.ClientOrderID = "c-tue"
+			tueOrder := mustPlace(t, s, tue) // 3
+			clk.Set("2026-01-07 09:59")
 			mustPlace(t, s, market("600000", automation.Buy, 100)) // 4
 
 			tests := []struct {
@@ -247,15 +276,16 @@ func TestHistoryAcrossDays(t *testing.T) {
 				t.Errorf("the state holds %v, want only today's %v", inState, want)
 			}
 
-			// A retry of Monday's order on Wednesday finds it.
-			if again := mustPlace(t, s, mon); again != mustOrder(t, s, monOrder.ContractNo) || again.Status != automation.OrderFilled {
-				t.Errorf("retry of Monday's order = %+v", again)
+			// A retry of Tuesday's order on Wednesday, within its 24
+			// hours, finds it in the archive.
+			if again := mustPlace(t, s, tue); again != mustOrder(t, s, tueOrder.ContractNo) || again.Status != automation.OrderFilled {
+				t.Errorf("retry of Tuesday's order = %+v", again)
 			}
-			mon.Quantity = 200
-			_, err := s.PlaceOrder(ctx, mon)
+			tue.Quantity = 200
+			_, err := s.PlaceOrder(ctx, tue)
 			wantCode(t, err, automation.CodeRejected)
-			if !strings.Contains(err.Error(), "c-mon") {
-				t.Errorf("Monday's key reused for another order: %v", err)
+			if !strings.Contains(err.Error(), "c-tue") {
+				t.Errorf("Tuesday's key reused for another order: %v", err)
 			}
 			if os := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})); len(os) != 4 {
 				t.Errorf("retries placed orders: %v", os)
@@ -303,7 +333,7 @@ func TestHistoryIsKeptAYear(t *testing.T) {
 					t.Errorf("the archive still holds %v", a)
 				}
 			}
-			// Its client order id is forgotten with it.
+			// Its client order id named it for 24 hours only.
 			if o := mustPlace(t, s, req); o.ContractNo != "2" {
 				t.Errorf("an order with a key of over a year ago = %+v, want a new one", o)
 			}
@@ -365,8 +395,8 @@ func TestArchiveReadFailure(t *testing.T) {
 	mon := market("600000", automation.Buy, 100)
 	mon.ClientOrderID = "c-1"
 	mustPlace(t, s, mon)
-	clk.Set("2026-01-06 10:00")
-	mustFunds(t, s) // rolls: Monday goes to the archive
+	clk.Set("2026-01-06 09:00") // within c-1's 24 hours
+	mustFunds(t, s)             // rolls: Monday goes to the archive
 
 	ledger.failReadsWith(errDiskFull)
 	failing := map[string]func() error{

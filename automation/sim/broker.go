@@ -22,10 +22,19 @@ func orderOperation(req automation.OrderRequest) string {
 	return automation.OpBuy
 }
 
+// ClientOrderIDLifetime is how long a client order id names its order,
+// counted from the order's placing: as long as brokerd remembers an
+// idempotency key (queue.Config.KeyTTL, 24h at least). A script that reuses
+// a key the next day (say "buy-600000-daily") means a new order, and must
+// get one rather than yesterday's answered again.
+const ClientOrderIDLifetime = 24 * time.Hour
+
 // PlaceOrder places a limit or market order. A marketable order fills at
 // once at the current price; a limit order that is not rests until the
-// price reaches it, it is cancelled, or its day ends. A ClientOrderID seen
-// before returns the order it placed instead of placing another.
+// price reaches it, it is cancelled, or its day ends. A ClientOrderID
+// whose last order was placed less than ClientOrderIDLifetime ago returns
+// that order instead of placing another (see clientOrder); an older one
+// places a new order, which the id names from then on.
 func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) (automation.Order, error) {
 	return run(ctx, t, orderOperation(req), func(now time.Time) (automation.Order, error) {
 		s, err := specOf(req)
@@ -33,7 +42,7 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 			return automation.Order{}, err
 		}
 		if s.clientID != "" {
-			prev, err := t.clientOrder(ctx, s.clientID)
+			prev, err := t.clientOrder(ctx, now, s.clientID)
 			if err != nil {
 				return automation.Order{}, err
 			}

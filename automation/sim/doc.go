@@ -38,6 +38,12 @@
 // each rounded half away from zero to the cent; all money is kept in integer
 // cents and prices in integer thousandths of a yuan.
 //
+// A client order id (brokerd's idempotency key) names its order for 24
+// hours from its placing, as long as brokerd remembers a key: within them a
+// retry is answered with that order (from the archive across midnight) and
+// another order under the id is rejected; after them the id places a new
+// order, which it names from then on.
+//
 // Condition orders are watched every session minute: condition_buy buys at
 // the current price once it is at or below the target; stop_loss_profit
 // sells once the price reaches the loss or gain trigger fixed from the cost

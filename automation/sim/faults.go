@@ -23,13 +23,13 @@ const (
 	// Reconnect. It applies to the whole terminal (no operation, no count).
 	FaultDisconnect FaultKind = "disconnect"
 	// FaultHang makes an action block until its context is done, then
-	// fail with code timeout (or the context's error when it was
-	// cancelled without a deadline). Nothing is carried out.
+	// fail with code timeout (a deadline) or interrupted (a cancellation,
+	// as brokerd shutting down). Nothing is carried out.
 	FaultHang FaultKind = "hang"
 	// FaultStall makes an action block for Duration whatever its context
 	// says, like a frozen UI that comes back: a stuck lane. Afterwards the
-	// action goes on as usual, so it fails with timeout when its context
-	// ended meanwhile and is carried out otherwise.
+	// action goes on as usual, so it fails (timeout or interrupted, as a
+	// hang) when its context ended meanwhile and is carried out otherwise.
 	FaultStall FaultKind = "stall"
 	// FaultReject makes an action fail with code rejected, as a broker
 	// refusing it; nothing is carried out.
@@ -209,7 +209,7 @@ func (t *Terminal) prepare(ctx context.Context, op string) (Fault, error) {
 		case FaultHang:
 			t.blocked(op, string(f.Kind))
 			<-ctx.Done()
-			return f, timeoutError(ctx, "sim terminal %s hung on %s (injected fault)", t.name, op)
+			return f, notCarriedOut(ctx, "sim terminal %s hung on %s (injected fault)", t.name, op)
 		case FaultStall:
 			t.blocked(op, string(f.Kind))
 			<-t.after(time.Duration(f.Duration))
@@ -243,17 +243,29 @@ func (t *Terminal) wait(ctx context.Context, op string) error {
 		}
 	}
 	if ctx.Err() != nil {
-		return timeoutError(ctx, "sim terminal %s: %s not carried out", t.name, op)
+		return notCarriedOut(ctx, "sim terminal %s: %s", t.name, op)
 	}
 	return nil
 }
 
-// timeoutError reports a context that ended before the action was carried
-// out: code timeout for a deadline, the plain cancellation otherwise.
-func timeoutError(ctx context.Context, format string, args ...any) error {
-	code := automation.CodeInternal
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		code = automation.CodeTimeout
+// notCarriedOut is the error for an action cut short by the end of its
+// context before it changed anything: code timeout for a deadline, code
+// interrupted for a cancellation (brokerd shutting down). Neither may be
+// used once a change may have been recorded: that is outcome_unknown.
+//
+// The cause tells them apart, not ctx.Err: a deadline kept on the queue's
+// own clock cancels the context with cause context.DeadlineExceeded.
+func notCarriedOut(ctx context.Context, format string, args ...any) error {
+	cause := context.Cause(ctx)
+	code, why := automation.CodeInterrupted, "brokerd stopped it before it was carried out; nothing was done"
+	if errors.Is(cause, context.DeadlineExceeded) {
+		code, why = automation.CodeTimeout, "its deadline passed before it was carried out; nothing was done"
 	}
-	return &automation.Error{Code: code, Message: fmt.Sprintf(format, args...), Err: ctx.Err()}
+	return &automation.Error{Code: code, Message: fmt.Sprintf(format, args...) + ": " + why, Err: cause}
+}
+
+// endedBy reports whether err is ctx's end, as a ledger that gave up
+// reports it.
+func endedBy(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && (errors.Is(err, ctx.Err()) || errors.Is(err, context.Cause(ctx)))
 }

@@ -146,7 +146,9 @@ func TestReconnectTakesTheLatency(t *testing.T) {
 	<-blocked
 	<-fa.calls
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) || s.State() != automation.StateDisconnected {
+	err := <-done
+	wantCode(t, err, automation.CodeInterrupted)
+	if !errors.Is(err, context.Canceled) || s.State() != automation.StateDisconnected {
 		t.Errorf("cancelled Reconnect = %v, state %s", err, s.State())
 	}
 }
@@ -179,13 +181,14 @@ func TestLatencyIsCtxAwareAndHoldsNoLock(t *testing.T) {
 		t.Fatal("no order after the latency")
 	}
 
-	// A deadline during the wait: timeout, nothing placed.
+	// Cancelled during the wait: interrupted, nothing placed.
 	c, cancel := context.WithTimeout(ctx, time.Hour)
 	done = placeAsync(s, c, market("600000", automation.Buy, 100))
 	<-blocked
 	<-fa.calls
 	cancel()
 	err := <-done
+	wantCode(t, err, automation.CodeInterrupted)
 	if !errors.Is(err, context.Canceled) || orderCount(s) != 1 {
 		t.Errorf("cancelled during latency: %v, %d orders", err, orderCount(s))
 	}
@@ -215,12 +218,14 @@ func TestHang(t *testing.T) {
 	}
 	cancel()
 	// It returned only once the context ended: its error is the cancel.
-	if err := <-done; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "hung") {
+	err := <-done
+	wantCode(t, err, automation.CodeInterrupted)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "hung") {
 		t.Errorf("hang = %v", err)
 	}
 	past, cancel := context.WithDeadline(ctx, time.Unix(0, 0))
 	defer cancel()
-	_, err := s.PlaceOrder(past, limit("600000", automation.Buy, 10, 100))
+	_, err = s.PlaceOrder(past, limit("600000", automation.Buy, 10, 100))
 	wantCode(t, err, automation.CodeTimeout)
 	<-blocked
 	if orderCount(s) != 1 {
@@ -250,7 +255,9 @@ func TestStallIgnoresTheContext(t *testing.T) {
 		t.Fatalf("a stall returned before its time: %v", err)
 	}
 	// Back from the stall, it sees its context is over: not carried out.
-	if err := <-done; !errors.Is(err, context.Canceled) || orderCount(s) != 0 {
+	err := <-done
+	wantCode(t, err, automation.CodeInterrupted)
+	if !errors.Is(err, context.Canceled) || orderCount(s) != 0 {
 		t.Errorf("after the stall: %v, %d orders", err, orderCount(s))
 	}
 

@@ -13,7 +13,11 @@ import (
 // Ledger keeps a sim account across restarts: its live state, replaced
 // at every change, and the archive of its finished history (see
 // archive.go). The store package implements it (SQLite); a nil Ledger
-// keeps the account in memory only. Every write returns once it is durable.
+// keeps the account in memory only. Every write returns once it is
+// durable, and a write that returns an error has stored nothing — also when
+// it gave up because its ctx ended: the sim then rolls the change back and
+// tells its caller that the action was not carried out. (The store's
+// writes keep to this: ctx bounds only their wait to be taken.)
 type Ledger interface {
 	// LoadLedger returns the state last saved for the terminal, or
 	// (nil, nil) when nothing is stored.

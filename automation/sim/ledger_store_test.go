@@ -61,10 +61,14 @@ func TestLedgerOnTheStore(t *testing.T) {
 	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-07 11:00"]) {
 		t.Errorf("restarted on the store:\ngot  %+v\nwant %+v", got, views["2026-01-07 11:00"])
 	}
-	retry := market("600000", automation.Sell, 500)
-	retry.ClientOrderID = "fx-2"
-	if o := mustPlace(t, s, retry); o.ContractNo != "5" {
-		t.Errorf("retry of yesterday's fx-2 = %+v, want order 5", o)
+	wantArchivedKey(t, st, map[string]string{"fx-1": "1", "fx-2": "5"})
+	// Across midnight, within its 24 hours, fx-3 finds its order in the
+	// store's archive.
+	clk.Set("2026-01-08 09:59")
+	retry := market("000001", automation.Buy, 200)
+	retry.ClientOrderID = "fx-3"
+	if o := mustPlace(t, s, retry); o.ContractNo != "8" || o.Date != "20260107" {
+		t.Errorf("retry of yesterday's fx-3 = %+v, want order 8", o)
 	}
 	clk.Set("2026-01-09 10:00")
 	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-09 10:00"]) {

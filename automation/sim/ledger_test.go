@@ -305,7 +305,9 @@ func TestSaveHonoursTheActionContext(t *testing.T) {
 	}()
 	<-ledger.entered
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	err := <-done
+	wantCode(t, err, automation.CodeInterrupted)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "nothing was done") {
 		t.Fatalf("an order whose save was cancelled: %v", err)
 	}
 	s.ledger = nil // queries need no save from here on

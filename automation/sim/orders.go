@@ -172,8 +172,9 @@ func (t *Terminal) placeOrder(now time.Time, s orderSpec) (*order, error) {
 	return o, nil
 }
 
-// replay answers a repeated client order id with the order it placed, so
-// that a retry after an unknown outcome cannot place a second order.
+// replay answers a repeated client order id with the order it named (see
+// clientOrder), so that a retry after an unknown outcome cannot place a
+// second order.
 func (t *Terminal) replay(o *order, s orderSpec) (*order, error) {
 	if o.Code != s.in.code || o.Side != s.side || o.Kind != s.kind || o.Quantity != s.quantity ||
 		s.kind == automation.Limit && o.Price != s.price {

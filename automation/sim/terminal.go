@@ -45,7 +45,7 @@ type Terminal struct {
 	st          *state
 	open        []*order          // today's open orders, in time priority
 	watching    []*condition      // condition orders being watched
-	byClientID  map[string]*order // orders by client order id
+	byClientID  map[string]*order // the state's orders by client order id, the last placed
 	prices      *priceModel
 	enc         encodeCache
 	evaluatedAt time.Time // the sim-clock instant the account is up to
@@ -189,6 +189,8 @@ func (t *Terminal) setState(st *state, evaluatedAt time.Time) {
 	t.enc.reset()
 }
 
+// indexClientIDs indexes the state's orders by client order id; orders
+// are in the order they were placed, so an id used twice names the last.
 func (t *Terminal) indexClientIDs() {
 	t.byClientID = make(map[string]*order)
 	for _, o := range t.st.Orders {
@@ -202,6 +204,13 @@ func (t *Terminal) indexClientIDs() {
 // then — under the lock — bringing the account up to now, the action, and
 // saving what changed. An action that fails changes nothing but the
 // replay of time.
+//
+// Its context can end it only before it has happened: while it waits
+// (prepare), or at a save, which a ledger that gives up leaves undone (see
+// Ledger) and commit rolls back. Either way nothing was carried out, and
+// the error says timeout or interrupted (see notCarriedOut). Once the save
+// has returned, the action has happened and its result is returned,
+// whatever the context says by then.
 func run[T any](ctx context.Context, t *Terminal, op string, act func(now time.Time) (T, error)) (T, error) {
 	var zero T
 	fault, err := t.prepare(ctx, op)
@@ -217,21 +226,33 @@ func run[T any](ctx context.Context, t *Terminal, op string, act func(now time.T
 		// that the action finds them there and that, if they cannot be
 		// archived, it fails before it happens.
 		if err := t.commit(ctx); err != nil {
-			return zero, err
+			return zero, t.cutShort(ctx, op, err)
 		}
 	}
 	res, actErr := act(now)
 	if err := t.commit(ctx); err != nil && actErr == nil {
-		return zero, err
+		return zero, t.cutShort(ctx, op, err)
 	}
 	if actErr != nil {
-		return zero, actErr
+		return zero, t.cutShort(ctx, op, actErr)
 	}
 	if fault.Kind == FaultLostReply {
 		return zero, automation.OutcomeUnknown(nil,
 			"sim terminal %s: %s was carried out but its reply was lost (injected fault); look it up before retrying", t.name, op)
 	}
 	return res, nil
+}
+
+// cutShort tells an action that failed because its context ended — a
+// ledger read or save that gave up — from one that failed on its own. It
+// is used only where the failure left nothing changed: the action failed
+// before changing the account, or its save was not stored and was rolled
+// back.
+func (t *Terminal) cutShort(ctx context.Context, op string, err error) error {
+	if endedBy(ctx, err) {
+		return notCarriedOut(ctx, "sim terminal %s: %s", t.name, op)
+	}
+	return err
 }
 
 func (t *Terminal) blocked(op, why string) {
