@@ -576,6 +576,12 @@ func TestExecuteRefusals(t *testing.T) {
 	if _, err := r.Execute(cancelled, b, automation.OpBuy, buy); !errors.Is(err, context.Canceled) || automation.CodeOf(err) != automation.CodeInterrupted {
 		t.Errorf("cancelled context: err = %v (%s), want interrupted: nothing was sent", err, automation.CodeOf(err))
 	}
+	// The queue's own clock cancels with the deadline as the cause.
+	byClock, cancel3 := context.WithCancelCause(ctx)
+	cancel3(context.DeadlineExceeded)
+	if _, err := r.Execute(byClock, b, automation.OpBuy, buy); automation.CodeOf(err) != automation.CodeTimeout {
+		t.Errorf("deadline from the queue's clock: err = %v (%s), want timeout", err, automation.CodeOf(err))
+	}
 	expired, cancel2 := context.WithDeadline(ctx, time.Unix(0, 0))
 	defer cancel2()
 	if _, err := r.Execute(expired, b, automation.OpBuy, buy); automation.CodeOf(err) != automation.CodeTimeout || !strings.Contains(err.Error(), "nothing was sent") {

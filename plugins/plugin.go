@@ -292,8 +292,8 @@ func (r *Registry) ExecuteWith(ctx context.Context, t automation.Terminal, name 
 	}
 	// Nothing is sent once the caller has given up, and the error says so:
 	// a bare context error would read as "outcome unknown" for an order.
-	if err := ctx.Err(); err != nil {
-		return Result{}, notSent(err)
+	if ctx.Err() != nil {
+		return Result{}, notSent(context.Cause(ctx))
 	}
 	return p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID})
 }
@@ -334,7 +334,9 @@ func (p *Plugin) param(name string) (*Param, bool) {
 }
 
 // notSent is the error for an operation given up before the terminal was
-// called: a deadline that passed while it waited, or a shutdown.
+// called: a deadline that passed while it waited, or a shutdown. It takes
+// the context's cause, which tells the two apart even when the deadline
+// came from the queue's clock (a cancellation whose cause is the deadline).
 func notSent(err error) error {
 	code, why := automation.CodeInterrupted, "brokerd stopped it"
 	if errors.Is(err, context.DeadlineExceeded) {
