@@ -138,14 +138,17 @@ func (b *bench) waitersOn(ctx context.Context, t *target, o options, body []byte
 	var resumeAt atomic.Int64 // unix nanoseconds
 	var mu sync.Mutex
 	var toAnswer histogram
+	var failures []string
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	wctx, cancelWaiters := context.WithCancel(ctx)
+	// Every client has returned when this returns, whatever happened.
+	defer wg.Wait()
 	defer cancelWaiters()
-	fail := func(why string) {
+	fail := func(why string) { // with mu held
 		failed.Add(1)
-		if len(r.failures) < 5 {
-			r.failures = append(r.failures, why)
+		if len(failures) < 5 {
+			failures = append(failures, why)
 		}
 	}
 	for _, id := range ids {
@@ -208,7 +211,7 @@ func (b *bench) waitersOn(ctx context.Context, t *target, o options, body []byte
 	r.drain = time.Since(time.Unix(0, resumeAt.Load()))
 	mu.Lock()
 	defer mu.Unlock()
-	r.answered, r.failed, r.toAnswer = int64(toAnswer.n), failed.Load(), toAnswer.summary()
+	r.answered, r.failed, r.toAnswer, r.failures = int64(toAnswer.n), failed.Load(), toAnswer.summary(), failures
 	if r.failed > 0 {
 		fmt.Fprintf(b.errw, "  %s: %d clients failed, such as: %v\n", t.name, r.failed, r.failures)
 	}
