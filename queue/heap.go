@@ -4,32 +4,42 @@ import "container/heap"
 
 // opHeap orders a lane's queued entries: higher priority first, then lower
 // Seq (FIFO within a priority). Each entry knows its index so that cancel
-// and expiry remove it in O(log n).
-type opHeap []*entry
+// and expiry remove it in O(log n). It counts its entries by priority so
+// that a new entry's place in the run order is known without a scan.
+type opHeap struct {
+	entries    []*entry
+	byPriority [MaxPriority + 1]int
+	// maxSeq is the highest Seq ever pushed at each priority: an entry
+	// above it is the last of its priority.
+	maxSeq [MaxPriority + 1]uint64
+}
 
-func (h opHeap) Len() int { return len(h) }
+// heap.Interface, for container/heap only.
 
-func (h opHeap) Less(i, j int) bool { return runsBefore(h[i], h[j]) }
+func (h *opHeap) Len() int { return len(h.entries) }
 
-func (h opHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+func (h *opHeap) Less(i, j int) bool { return runsBefore(h.entries[i], h.entries[j]) }
+
+func (h *opHeap) Swap(i, j int) {
+	h.entries[i], h.entries[j] = h.entries[j], h.entries[i]
+	h.entries[i].index = i
+	h.entries[j].index = j
 }
 
 func (h *opHeap) Push(x any) {
 	e := x.(*entry)
-	e.index = len(*h)
-	*h = append(*h, e)
+	e.index = len(h.entries)
+	h.entries = append(h.entries, e)
+	h.byPriority[e.op.Priority]++
 }
 
 func (h *opHeap) Pop() any {
-	old := *h
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil
+	n := len(h.entries)
+	e := h.entries[n-1]
+	h.entries[n-1] = nil
+	h.entries = h.entries[:n-1]
 	e.index = -1
-	*h = old[:n-1]
+	h.byPriority[e.op.Priority]--
 	return e
 }
 
@@ -41,13 +51,27 @@ func runsBefore(a, b *entry) bool {
 	return a.op.Seq < b.op.Seq
 }
 
-func (h *opHeap) push(e *entry) { heap.Push(h, e) }
+// push queues e and returns its place in the run order (0 runs next).
+func (h *opHeap) push(e *entry) int {
+	last := e.op.Seq > h.maxSeq[e.op.Priority]
+	h.maxSeq[e.op.Priority] = max(h.maxSeq[e.op.Priority], e.op.Seq)
+	heap.Push(h, e)
+	if !last {
+		// Submits that raced past each other: rare, so a scan will do.
+		return h.position(e)
+	}
+	n := h.byPriority[e.op.Priority] - 1
+	for p := e.op.Priority + 1; p <= MaxPriority; p++ {
+		n += h.byPriority[p]
+	}
+	return n
+}
 
 func (h *opHeap) pop() *entry { return heap.Pop(h).(*entry) }
 
 // remove takes e out of the heap; it reports whether e was in it.
 func (h *opHeap) remove(e *entry) bool {
-	if e.index < 0 || e.index >= len(*h) || (*h)[e.index] != e {
+	if e.index < 0 || e.index >= len(h.entries) || h.entries[e.index] != e {
 		return false
 	}
 	heap.Remove(h, e.index)
@@ -55,10 +79,10 @@ func (h *opHeap) remove(e *entry) bool {
 }
 
 // position is e's place in the run order: the number of entries that run
-// before it. It is O(n), which is fine for the bounded lanes (max_size).
-func (h opHeap) position(e *entry) int {
+// before it, by a scan.
+func (h *opHeap) position(e *entry) int {
 	n := 0
-	for _, other := range h {
+	for _, other := range h.entries {
 		if other != e && runsBefore(other, e) {
 			n++
 		}

@@ -102,7 +102,7 @@ func (q *Queue) awaitWork(l *lane) bool {
 		if l.stopping {
 			return false
 		}
-		if !l.paused && len(l.heap) > 0 {
+		if !l.paused && l.heap.Len() > 0 {
 			return true
 		}
 		q.mu.Unlock()
@@ -117,7 +117,7 @@ func (q *Queue) awaitWork(l *lane) bool {
 func (q *Queue) claim(l *lane) *entry {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for !l.stopping && !l.paused && len(l.heap) > 0 {
+	for !l.stopping && !l.paused && l.heap.Len() > 0 {
 		e := l.heap.pop()
 		if !e.op.ExpireAt.IsZero() && !q.clock.Now().Before(e.op.ExpireAt) {
 			// Its expiry timer has not fired yet; do its work here.
@@ -403,7 +403,7 @@ func (q *Queue) Stats() Stats {
 	for _, name := range q.laneOrder {
 		l := q.lanes[name]
 		ls := LaneStats{Counts: l.counts, Terminal: name, Paused: l.paused, State: l.currentState(), StuckOn: l.stuckOn, Blocked: l.blocked}
-		ls.Queued = len(l.heap) + l.reserved
+		ls.Queued = l.heap.Len() + l.reserved
 		if l.current != nil && l.stuckOn == "" {
 			ls.Running = 1
 			ls.Current = l.current.op.ID

@@ -213,7 +213,7 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 			return q.Submit(ctx, req)
 		}
 	}
-	if len(l.heap)+l.reserved >= q.cfg.MaxSize {
+	if l.heap.Len()+l.reserved >= q.cfg.MaxSize {
 		q.mu.Unlock()
 		return Submitted{}, ErrQueueFull
 	}
@@ -262,21 +262,23 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 		close(e.acked)
 		return Submitted{}, fmt.Errorf("journal the operation: %w", err)
 	}
-	q.enqueue(e)
+	pos := q.enqueue(e)
 	close(e.acked)
-	return Submitted{Operation: e.op, Position: l.heap.position(e)}, nil
+	return Submitted{Operation: e.op, Position: pos}, nil
 }
 
-// enqueue puts a durable entry in its lane. Called with q.mu held.
-func (q *Queue) enqueue(e *entry) {
+// enqueue puts a durable entry in its lane and returns its place there.
+// Called with q.mu held.
+func (q *Queue) enqueue(e *entry) int {
 	l := e.lane
 	q.ops[e.op.ID] = e
-	l.heap.push(e)
+	pos := l.heap.push(e)
 	if !e.op.ExpireAt.IsZero() {
 		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
 	}
 	q.obs.OperationChanged(e.op)
 	l.signal()
+	return pos
 }
 
 // replay answers a submit whose idempotency key was seen before, in memory
@@ -564,7 +566,7 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 		for _, l := range q.lanes {
 			l.stopping = true
 			l.signal()
-			for _, e := range l.heap {
+			for _, e := range l.heap.entries {
 				if e.expiry != nil {
 					e.expiry.Stop()
 				}
