@@ -151,7 +151,7 @@ func BenchmarkHeap(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, e := range entries {
-			h.push(e)
+			h.push(e, h.mark())
 		}
 		for h.Len() > 0 {
 			h.pop()

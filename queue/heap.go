@@ -12,7 +12,16 @@ type opHeap struct {
 	// maxSeq is the highest Seq ever pushed at each priority: an entry
 	// above it is the last of its priority.
 	maxSeq [MaxPriority + 1]uint64
+	// recent holds the last pushes (pushes counts them all), so that an
+	// entry whose journal write finished after later submits' knows which
+	// of them went in before it.
+	recent [recentPushes]*entry
+	pushes uint64
 }
+
+// recentPushes bounds the racing submits whose positions are counted
+// without a scan: more than the clients that submit at once.
+const recentPushes = 512
 
 // heap.Interface, for container/heap only.
 
@@ -51,27 +60,52 @@ func runsBefore(a, b *entry) bool {
 	return a.op.Seq < b.op.Seq
 }
 
-// push queues e and returns its place in the run order (0 runs next).
-func (h *opHeap) push(e *entry) int {
-	last := e.op.Seq > h.maxSeq[e.op.Priority]
-	h.maxSeq[e.op.Priority] = max(h.maxSeq[e.op.Priority], e.op.Seq)
+// mark is taken when an entry's Seq is given, before its journal write:
+// push then knows which pushes came in meanwhile.
+func (h *opHeap) mark() uint64 { return h.pushes }
+
+// push queues e and returns its place in the run order (0 runs next). Its
+// place is counted, not scanned for: the entries of higher priority, plus
+// those of its own, less those of its own with a later Seq (submits whose
+// journal write finished before e's, so pushed since e's mark).
+func (h *opHeap) push(e *entry, mark uint64) int {
+	prio := e.op.Priority
+	last := e.op.Seq > h.maxSeq[prio]
+	h.maxSeq[prio] = max(h.maxSeq[prio], e.op.Seq)
 	heap.Push(h, e)
-	if !last {
-		// Submits that raced past each other: rare, so a scan will do.
-		return h.position(e)
-	}
-	n := h.byPriority[e.op.Priority] - 1
-	for p := e.op.Priority + 1; p <= MaxPriority; p++ {
+	h.recent[h.pushes%recentPushes] = e
+	h.pushes++
+
+	n := h.byPriority[prio] - 1
+	for p := prio + 1; p <= MaxPriority; p++ {
 		n += h.byPriority[p]
 	}
+	if last {
+		return n
+	}
+	since := h.pushes - 1 - mark // pushes between e's mark and e's own
+	if since >= recentPushes {
+		return h.position(e) // more racers than remembered: scan
+	}
+	for i := uint64(1); i <= since; i++ {
+		other := h.recent[(h.pushes-1-i)%recentPushes]
+		if other.op.Priority == prio && other.op.Seq > e.op.Seq && h.holds(other) {
+			n--
+		}
+	}
 	return n
+}
+
+// holds reports whether e is queued in h now.
+func (h *opHeap) holds(e *entry) bool {
+	return e.index >= 0 && e.index < len(h.entries) && h.entries[e.index] == e
 }
 
 func (h *opHeap) pop() *entry { return heap.Pop(h).(*entry) }
 
 // remove takes e out of the heap; it reports whether e was in it.
 func (h *opHeap) remove(e *entry) bool {
-	if e.index < 0 || e.index >= len(h.entries) || h.entries[e.index] != e {
+	if !h.holds(e) {
 		return false
 	}
 	heap.Remove(h, e.index)

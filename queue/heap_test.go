@@ -6,47 +6,47 @@ import (
 )
 
 // TestHeapPushPosition checks the counted position of every push against a
-// scan, with Seqs arriving out of order (racing submits), pops and removals
-// in between, and checks that pops come out in run order.
+// scan. Submits are reserved (Seq and mark given) and pushed in a random
+// order, as racing journal writes finish, with pops and removals between,
+// and more racers at once than the heap remembers; pops must come out in
+// run order.
 func TestHeapPushPosition(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var h opHeap
-	var live []*entry
-	seq := uint64(0)
-	for step := range 5000 {
-		switch r := rng.IntN(10); {
-		case r < 6 || h.Len() == 0:
-			seq++
-			s := seq
-			if rng.IntN(5) == 0 && s > 3 {
-				s -= uint64(rng.IntN(3) + 1) // an older Seq, journaled late
-				seq++                        // keep Seqs unique
-				s = s*2 + 1
-			} else {
-				s = s * 2
-			}
-			e := &entry{op: Operation{Priority: rng.IntN(MaxPriority + 1), Seq: s}, index: -1}
-			if got, want := h.push(e), h.position(e); got != want {
-				t.Fatalf("step %d: push says position %d, a scan %d", step, got, want)
-			}
-			live = append(live, e)
-		case r < 8:
-			top := h.pop()
-			for _, e := range h.entries {
-				if runsBefore(e, top) {
-					t.Fatalf("step %d: popped %+v before %+v", step, top.op, e.op)
+	for _, racers := range []int{1, 8, 100, 2 * recentPushes} {
+		rng := rand.New(rand.NewPCG(uint64(racers), 2))
+		var h opHeap
+		var live, pending []*entry
+		seq := uint64(0)
+		for step := range 20000 {
+			switch r := rng.IntN(10); {
+			case r < 4 && len(pending) < racers:
+				seq++
+				e := &entry{op: Operation{Priority: rng.IntN(3) * 5, Seq: seq}, index: -1, mark: h.mark()}
+				pending = append(pending, e)
+			case r < 7 && len(pending) > 0:
+				i := rng.IntN(len(pending))
+				e := pending[i]
+				pending = append(pending[:i], pending[i+1:]...)
+				if got, want := h.push(e, e.mark), h.position(e); got != want {
+					t.Fatalf("racers %d, step %d: push says position %d, a scan %d", racers, step, got, want)
 				}
+				live = append(live, e)
+			case r < 9 && h.Len() > 0:
+				top := h.pop()
+				for _, e := range h.entries {
+					if runsBefore(e, top) {
+						t.Fatalf("step %d: popped %+v before %+v", step, top.op, e.op)
+					}
+				}
+			case len(live) > 0:
+				h.remove(live[rng.IntN(len(live))])
 			}
-		default:
-			e := live[rng.IntN(len(live))]
-			h.remove(e)
-		}
-		total := 0
-		for _, n := range h.byPriority {
-			total += n
-		}
-		if total != h.Len() {
-			t.Fatalf("step %d: counts %v sum to %d, heap holds %d", step, h.byPriority, total, h.Len())
+			total := 0
+			for _, n := range h.byPriority {
+				total += n
+			}
+			if total != h.Len() {
+				t.Fatalf("step %d: counts %v sum to %d, heap holds %d", step, h.byPriority, total, h.Len())
+			}
 		}
 	}
 }

@@ -202,7 +202,7 @@ func (q *Queue) unclaim(l *lane, e *entry, err error) {
 	e.settling = false
 	e.op.Status = StatusQueued
 	l.current = nil
-	l.heap.push(e)
+	l.heap.push(e, l.heap.mark())
 	if !e.op.ExpireAt.IsZero() {
 		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
 	}

@@ -107,6 +107,8 @@ type entry struct {
 	acked chan struct{} // closed when the submit is durable or has failed
 	// ackErr is why the submit failed; read after acked is closed.
 	ackErr error
+	// mark is the lane's push count when its Seq was given (opHeap.push).
+	mark uint64
 	// settling: a final state is being journaled; nobody else may move it.
 	settling bool
 	// unjournaled: its final state is not in the journal, so it is never
@@ -243,6 +245,7 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 		e.op.ExpireAt = now.Add(req.ExpireAfter)
 	}
 	l.reserved++
+	e.mark = l.heap.mark()
 	if req.IdempotencyKey != "" {
 		q.keys[ref] = e
 	}
@@ -272,7 +275,7 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 func (q *Queue) enqueue(e *entry) int {
 	l := e.lane
 	q.ops[e.op.ID] = e
-	pos := l.heap.push(e)
+	pos := l.heap.push(e, e.mark)
 	if !e.op.ExpireAt.IsZero() {
 		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
 	}
@@ -424,7 +427,7 @@ func (q *Queue) Cancel(ctx context.Context, id string) (Operation, error) {
 		q.mu.Lock()
 		e.settling = false
 		if !q.closed {
-			e.lane.heap.push(e)
+			e.lane.heap.push(e, e.lane.heap.mark())
 			e.lane.signal()
 		}
 		op := e.op
