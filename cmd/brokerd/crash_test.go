@@ -38,22 +38,8 @@ func TestCrashRecovery(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	config := filepath.Join(dir, "config.toml")
-	writeFile(t, config, fmt.Sprintf(`
-[api]
-port = %d
-[queue]
-operation_timeout = "10s"
-[store]
-path = %q
-[[terminals]]
-name = "sim"
-driver = "sim"
-[terminals.options]
-initial_cash = 100000000
-latency = "15ms"
-volatility = 0.0
-quotes = { "600000" = 10.50 }
-`, port, filepath.Join(dir, "journal.db")))
+	writeFile(t, config, simConfig(port, filepath.Join(dir, "journal.db"), `initial_cash = 100000000
+latency = "15ms"`))
 	base := fmt.Sprintf("http://127.0.0.1:%d/api/v1", port)
 
 	first := startBinary(t, bin, config)
@@ -377,19 +363,7 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	config := filepath.Join(dir, "config.toml")
-	writeFile(t, config, fmt.Sprintf(`
-[api]
-port = %d
-[store]
-path = %q
-[[terminals]]
-name = "sim"
-driver = "sim"
-[terminals.options]
-latency = "1500ms"
-volatility = 0.0
-quotes = { "600000" = 10.50 }
-`, port, filepath.Join(dir, "journal.db")))
+	writeFile(t, config, simConfig(port, filepath.Join(dir, "journal.db"), `latency = "1500ms"`))
 	base := fmt.Sprintf("http://127.0.0.1:%d/api/v1", port)
 
 	cmd := startBinary(t, bin, config)
@@ -443,20 +417,7 @@ func TestFailedStartRunsNothing(t *testing.T) {
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal.db")
 	config := func(port int) func(string) string {
-		return func(string) string {
-			return fmt.Sprintf(`
-[api]
-port = %d
-[store]
-path = %q
-[[terminals]]
-name = "sim"
-driver = "sim"
-[terminals.options]
-volatility = 0.0
-quotes = { "600000" = 10.50 }
-`, port, journal)
-		}
+		return func(string) string { return simConfig(port, journal, "") }
 	}
 	base, _, stop := startBrokerdWith(t, config(0))
 	var paused, queued struct {
@@ -512,4 +473,24 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// simConfig is a config.toml for these tests: the port, the journal, one
+// sim terminal at a fixed price for 600000, plus further sim options.
+func simConfig(port int, journal, options string) string {
+	return fmt.Sprintf(`
+[api]
+port = %d
+[queue]
+operation_timeout = "10s"
+[store]
+path = %q
+[[terminals]]
+name = "sim"
+driver = "sim"
+[terminals.options]
+volatility = 0.0
+quotes = { "600000" = 10.50 }
+%s
+`, port, journal, options)
 }
