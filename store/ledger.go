@@ -10,8 +10,8 @@ import (
 )
 
 // The sim terminal's ledger: the live state of each simulated account (one
-// row, replaced at every change) and the archive of its finished history
-// (rows appended when the account rolls to a new day, deleted after a year).
+// row, replaced at every change) and the archive of its finished records
+// (rows appended with the change that finished them, deleted after a year).
 
 const (
 	loadLedger = `SELECT state FROM sim_ledger WHERE terminal = ?`

@@ -11,7 +11,7 @@ import (
 // not yet paid back.
 func (t *Terminal) frozenCash() int64 {
 	var f int64
-	for _, o := range t.open {
+	for _, o := range t.st.Orders {
 		f += o.Frozen
 	}
 	for _, l := range t.st.Loans {
@@ -28,7 +28,7 @@ func (t *Terminal) available() int64 { return t.st.Cash - t.frozenCash() }
 // frozenShares is how many shares of code open sell orders hold.
 func (t *Terminal) frozenShares(code string) int64 {
 	var n int64
-	for _, o := range t.open {
+	for _, o := range t.st.Orders {
 		if o.Side == automation.Sell && o.Code == code {
 			n += o.Quantity - o.Filled
 		}

@@ -38,7 +38,7 @@ func (t *Terminal) advance(now time.Time) {
 			t.roll(d)
 			rolled = true
 		}
-		if !d.trading() || len(t.open) == 0 && len(t.watching) == 0 {
+		if !d.trading() || len(t.st.Orders) == 0 && len(t.st.Conditions) == 0 {
 			continue
 		}
 		k0, k1 := 0, sessionMinutes
@@ -48,14 +48,13 @@ func (t *Terminal) advance(now time.Time) {
 		if d == toDay {
 			k1 = sessionMinute(now)
 		}
-		for k := k0 + 1; k <= k1 && len(t.open)+len(t.watching) > 0; k++ {
+		for k := k0 + 1; k <= k1 && len(t.st.Orders)+len(t.st.Conditions) > 0; k++ {
 			p, at := point{Day: d, Minute: k}, minuteTime(d, k)
 			t.matchOpen(p, at, "")
 			t.watchAt(p, at, "")
 		}
 	}
 	if rolled {
-		t.retire(t.st.Today)
 		t.pruneDue = true
 	}
 	t.evaluatedAt = now
@@ -64,13 +63,13 @@ func (t *Terminal) advance(now time.Time) {
 // roll starts calendar day d.
 func (t *Terminal) roll(d day) {
 	end := d.start()
-	for _, o := range slices.Clone(t.open) {
+	for _, o := range slices.Clone(t.st.Orders) {
 		if dayOf(o.PlacedAt) < d {
 			t.cancel(o, "当日委托收市未成交, 已自动撤销")
 		}
 	}
 	t.payLoans(d)
-	for _, c := range slices.Clone(t.watching) {
+	for _, c := range slices.Clone(t.st.Conditions) {
 		if c.ExpiresOn < d {
 			t.closeCondition(c, automation.ConditionExpired, end)
 		}

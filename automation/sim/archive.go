@@ -11,15 +11,16 @@ import (
 	"github.com/brokerd/brokerd/automation"
 )
 
-// The archive keeps the account's finished history out of its saved state,
-// so that saving after each action costs what one day holds, not what a
-// year does. When the account rolls to a new day, the records that can no
-// longer change — orders and trades of past days, ended condition orders,
-// repaid repo loans — are retired from the state, and the next save writes
-// them to the archive and the smaller state in one transaction
-// (Ledger.ArchiveLedger): a crash keeps both or neither. History queries
-// read the archive for past days and the state for today. Records leave the
-// archive after historyDays, as they used to leave the state.
+// The archive keeps the account's finished records out of its saved state,
+// so that saving after each action costs what the action did, not what the
+// day or the year did. A record that can no longer change — an order once
+// filled, cancelled or rejected, a trade, an ended condition order, a
+// repaid repo loan — leaves the state when it finishes (retireOrder …), and
+// the save of that action writes it to the archive and the smaller state
+// in one transaction (Ledger.ArchiveLedger): a crash keeps both or neither.
+// History queries read the archive, and the state for the open orders;
+// today's orders are also kept in memory (dayLog). Records leave the
+// archive after historyDays.
 //
 // Without a Ledger the archive is kept in memory (memoryArchive), so that
 // both kinds of terminal answer the same.
@@ -61,8 +62,8 @@ type archive interface {
 	PruneLedgerArchive(ctx context.Context, terminal string, before time.Time) error
 }
 
-// retired holds the records taken out of the state since the last save,
-// waiting to be archived by it.
+// retired holds the records that finished since the last save, taken out
+// of the state, waiting to be archived by it.
 type retired struct {
 	orders     []*order
 	trades     []*trade
@@ -77,54 +78,33 @@ func (r *retired) empty() bool {
 // historyCutoff is the first day the account still keeps: 近一年 and a day.
 func (t *Terminal) historyCutoff() day { return t.st.Today - historyDays }
 
-// retire takes out of the state what can no longer change as of today —
-// orders and trades of earlier days (every order of an earlier day has
-// ended at its close), condition orders that have ended, repaid loans —
-// for the next save to archive. Records older than the history kept are
-// dropped instead. The caller holds the lock.
-func (t *Terminal) retire(today day) {
-	cutoff := t.historyCutoff()
-	r := &t.retired
-	n := takeFinished(&t.st.Orders, &r.orders, cutoff, func(o *order) (bool, day) {
-		return !o.open() && dayOf(o.PlacedAt) < today, dayOf(o.PlacedAt)
-	})
-	n += takeFinished(&t.st.Trades, &r.trades, cutoff, func(tr *trade) (bool, day) {
-		return dayOf(tr.At) < today, dayOf(tr.At)
-	})
-	n += takeFinished(&t.st.Conditions, &r.conditions, cutoff, func(c *condition) (bool, day) {
-		return c.Status != automation.ConditionWatching, dayOf(c.CreatedAt)
-	})
-	n += takeFinished(&t.st.Loans, &r.loans, cutoff, func(l *loan) (bool, day) {
-		return l.Paid, dayOf(l.PlacedAt)
-	})
-	if n == 0 {
-		return
+// retireOrder takes an order that has just finished out of the open
+// orders, for the next save to archive. It stays in the day's log.
+func (t *Terminal) retireOrder(o *order) {
+	if i := slices.Index(t.st.Orders, o); i >= 0 {
+		t.st.Orders = slices.Delete(t.st.Orders, i, i+1)
 	}
+	t.retired.orders = append(t.retired.orders, o)
 	t.changed = true
-	t.indexClientIDs()
-	t.enc.reset()
 }
 
-// takeFinished moves the records of list that done says are finished to
-// to, in order, dropping those whose day (done's second result) is before
-// cutoff, and returns how many left list.
-func takeFinished[T any](list, to *[]*T, cutoff day, done func(*T) (bool, day)) int {
-	n := 0
-	*list = slices.DeleteFunc(*list, func(x *T) bool {
-		finished, d := done(x)
-		if !finished {
-			return false
-		}
-		if d >= cutoff {
-			*to = append(*to, x)
-		}
-		n++
-		return true
-	})
-	return n
+// retireTrade is a fill, archived by the next save.
+func (t *Terminal) retireTrade(tr *trade) {
+	t.retired.trades = append(t.retired.trades, tr)
+	t.changed = true
 }
 
-// archiveRecords encodes the retired records for the archive, numbering
+// retireCondition takes a condition order that has just ended out of the
+// watched ones, for the next save to archive.
+func (t *Terminal) retireCondition(c *condition) {
+	if i := slices.Index(t.st.Conditions, c); i >= 0 {
+		t.st.Conditions = slices.Delete(t.st.Conditions, i, i+1)
+	}
+	t.retired.conditions = append(t.retired.conditions, c)
+	t.changed = true
+}
+
+// archiveRecords encodes the finished records for the archive, numbering
 // them on from state.LastArchiveSeq, which the state saved with them
 // carries on.
 func (t *Terminal) archiveRecords() ([]LedgerRecord, error) {
@@ -204,12 +184,14 @@ func archived[T any](ctx context.Context, t *Terminal, kind string, since day) (
 
 // clientOrder is the order clientID names at now: the last order placed
 // with it, if that was less than ClientOrderIDLifetime before now; nil
-// otherwise. Today's orders are in byClientID, and any of them is newer
-// than every archived one; without one today, the archive's last order
-// with the key is the newest (yesterday's, across midnight). The caller
-// holds the lock and has advanced the state to now.
+// otherwise. Today's orders are in the day's log, and any of them is newer
+// than every archived one of an earlier day; without one today, the
+// archive's last order with the key is the newest (yesterday's, across
+// midnight: an order is archived when it ends, at the latest when its day
+// does, and the id names no other order until 24 hours after it was
+// placed). The caller holds the lock and has advanced the state to now.
 func (t *Terminal) clientOrder(ctx context.Context, now time.Time, clientID string) (*order, error) {
-	o := t.byClientID[clientID]
+	o := t.day.byClientID[clientID]
 	if o == nil {
 		body, err := t.history().FindLedgerArchive(ctx, t.name, kindOrder, clientID)
 		if err != nil || body == nil {

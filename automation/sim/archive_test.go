@@ -63,9 +63,6 @@ func stateIDs(st *state) map[string][]string {
 	for _, o := range st.Orders {
 		ids[kindOrder] = append(ids[kindOrder], o.ContractNo)
 	}
-	for _, tr := range st.Trades {
-		ids[kindTrade] = append(ids[kindTrade], tr.ContractNo)
-	}
 	for _, c := range st.Conditions {
 		ids[kindCondition] = append(ids[kindCondition], c.ID)
 	}
@@ -128,29 +125,31 @@ func TestLedgerVersion1IsUpgraded(t *testing.T) {
 	clk := newClock("2026-01-07 11:00")
 	s := newSim(t, paper(nil), clk, ledger)
 
-	// Loading saved version 2, with the history in the archive.
+	// Loading saved the current version, with every finished record in
+	// the archive: the state keeps the open order, the watching condition
+	// order and the unpaid loan.
 	version, st := savedState(t, ledger)
 	if version != ledgerVersion {
 		t.Errorf("saved version %d, want %d", version, ledgerVersion)
 	}
-	wantState := map[string][]string{kindOrder: {"8", "9"}, kindTrade: {"8"}, kindCondition: {"3"}, kindLoan: {"7"}}
+	wantState := map[string][]string{kindOrder: {"9"}, kindCondition: {"3"}, kindLoan: {"7"}}
 	if got := stateIDs(st); !reflect.DeepEqual(got, wantState) {
 		t.Errorf("the state holds %v, want %v", got, wantState)
 	}
-	wantArchive := map[string][]string{kindOrder: {"1", "2", "3", "5", "6"}, kindTrade: {"1", "5", "6"}, kindCondition: {"1", "2"}, kindLoan: {"4"}}
+	wantArchive := map[string][]string{kindOrder: {"1", "2", "3", "5", "6", "8"}, kindTrade: {"1", "5", "6", "8"}, kindCondition: {"1", "2"}, kindLoan: {"4"}}
 	for kind, want := range wantArchive {
 		if got := archivedIDs(t, ledger, kind); !slices.Equal(got, want) {
 			t.Errorf("archived %s: %v, want %v", kind, got, want)
 		}
 	}
-	if st.LastArchiveSeq != 11 {
-		t.Errorf("last archive seq %d, want 11", st.LastArchiveSeq)
+	if st.LastArchiveSeq != 13 {
+		t.Errorf("last archive seq %d, want 13", st.LastArchiveSeq)
 	}
 
 	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-07 11:00"]) {
 		t.Errorf("the upgraded account differs from what version 1 showed:\ngot  %+v\nwant %+v", got, views["2026-01-07 11:00"])
 	}
-	// A restart loads version 2 and archives nothing more.
+	// A restart loads the current version and archives nothing more.
 	archived := ledger.archivedCount()
 	s = newSim(t, paper(nil), clk, ledger)
 	if got := snap(t, s); !reflect.DeepEqual(got, views["2026-01-07 11:00"]) {
@@ -272,8 +271,8 @@ func TestHistoryAcrossDays(t *testing.T) {
 			s.mu.Lock()
 			inState := stateIDs(s.st)
 			s.mu.Unlock()
-			if want := map[string][]string{kindOrder: {"4"}, kindTrade: {"4"}}; !reflect.DeepEqual(inState, want) {
-				t.Errorf("the state holds %v, want only today's %v", inState, want)
+			if len(inState) != 0 {
+				t.Errorf("the state holds %v, want no finished record", inState)
 			}
 
 			// A retry of Tuesday's order on Wednesday, within its 24
@@ -353,7 +352,7 @@ func TestFailedArchiveUndoesTheAction(t *testing.T) {
 		mustPlace(t, sim, market("600000", automation.Buy, 100))   // 1
 		mustPlace(t, sim, limit("600000", automation.Buy, 9, 100)) // 2
 	}
-	saved := slices.Clone(ledger.data["sim"])
+	saved, archived := slices.Clone(ledger.data["sim"]), ledger.archivedCount()
 
 	clk.Set("2026-01-06 10:00")
 	ledger.failWith(errDiskFull)
@@ -364,8 +363,8 @@ func TestFailedArchiveUndoesTheAction(t *testing.T) {
 	}
 	_, err = s.Orders(ctx, "")
 	wantCode(t, err, automation.CodeInternal)
-	if !slices.Equal(ledger.data["sim"], saved) || ledger.archivedCount() != 0 {
-		t.Errorf("a failed archive left a trace: archived %d, state changed %v", ledger.archivedCount(), !slices.Equal(ledger.data["sim"], saved))
+	if !slices.Equal(ledger.data["sim"], saved) || ledger.archivedCount() != archived {
+		t.Errorf("a failed archive left a trace: archived %d more, state changed %v", ledger.archivedCount()-archived, !slices.Equal(ledger.data["sim"], saved))
 	}
 
 	ledger.failWith(nil)
@@ -375,7 +374,7 @@ func TestFailedArchiveUndoesTheAction(t *testing.T) {
 	if o := mustPlace(t, s, market("600000", automation.Buy, 100)); o.ContractNo != "3" {
 		t.Errorf("after the store healed, contract %s, want 3", o.ContractNo)
 	}
-	for kind, want := range map[string][]string{kindOrder: {"1", "2"}, kindTrade: {"1"}} {
+	for kind, want := range map[string][]string{kindOrder: {"1", "2", "3"}, kindTrade: {"1", "3"}} {
 		if got := archivedIDs(t, ledger, kind); !slices.Equal(got, want) {
 			t.Errorf("archived %s: %v, want %v, once", kind, got, want)
 		}
@@ -449,41 +448,49 @@ func TestFailedPruneIsRetried(t *testing.T) {
 	if h := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})); !slices.Equal(h, []string{"2"}) {
 		t.Errorf("history = %v, want only today's", h)
 	}
-	if a := archivedIDs(t, ledger, kindOrder); !slices.Equal(a, []string{"1"}) {
+	if a := archivedIDs(t, ledger, kindOrder); !slices.Equal(a, []string{"1", "2"}) {
 		t.Errorf("archived %v: the failed prune deleted something", a)
 	}
 	ledger.failPrunesWith(nil)
 	mustPlace(t, s, market("600000", automation.Buy, 100))
-	if a := archivedIDs(t, ledger, kindOrder); len(a) != 0 {
-		t.Errorf("archived %v after a save with pruning healed, want none", a)
+	if a := archivedIDs(t, ledger, kindOrder); !slices.Equal(a, []string{"2", "3"}) {
+		t.Errorf("archived %v after a save with pruning healed, want today's [2 3]", a)
 	}
 }
 
-// The saved state holds one day's activity however long the account runs.
-func TestSavedStateHoldsOneDay(t *testing.T) {
+// The saved state holds no finished record, so that it stays the same
+// size however much the account traded today and before: a filled order
+// and its trade go to the archive with the save of the buy.
+func TestSavedStateHoldsNoFinishedRecord(t *testing.T) {
 	const days, perDay = 10, 30
 	ledger := newMemLedger()
 	clk := newClock("2026-01-05 10:00")
 	opts := paper(map[string]float64{"600000": 10})
 	opts.InitialCash = 1e9
 	s := newSim(t, opts, clk, ledger)
+	mustPlace(t, s, market("600000", automation.Buy, 100))
+	first := len(ledger.data["sim"])
 	d := dayOf(clk.Now())
 	for i := range days {
 		for range perDay {
 			mustPlace(t, s, market("600000", automation.Buy, 100))
+			// Only numbers grow: the cash, the position, the counters.
+			if n := len(ledger.data["sim"]); n > first+32 {
+				t.Fatalf("day %d: the snapshot grew from %d to %d bytes", i, first, n)
+			}
 		}
 		_, st := savedState(t, ledger)
-		if len(st.Orders) != perDay || len(st.Trades) != perDay {
-			t.Fatalf("day %d: the state holds %d orders and %d trades, want %d of each", i, len(st.Orders), len(st.Trades), perDay)
+		if len(st.Orders) != 0 {
+			t.Fatalf("day %d: the state holds %d finished orders", i, len(st.Orders))
 		}
 		d = d.nextTrading()
 		clk.t = d.start().Add(10 * time.Hour)
 	}
 	mustFunds(t, s)
-	if n := ledger.archivedCount(); n != 2*days*perDay {
-		t.Errorf("archived %d records, want %d", n, 2*days*perDay)
+	if n := ledger.archivedCount(); n != 2*(days*perDay+1) {
+		t.Errorf("archived %d records, want %d", n, 2*(days*perDay+1))
 	}
-	if h := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})); len(h) != days*perDay {
-		t.Errorf("history holds %d orders, want %d", len(h), days*perDay)
+	if h := contractsOf(t)(s.OrderHistory(ctx, automation.HistoryQuery{})); len(h) != days*perDay+1 {
+		t.Errorf("history holds %d orders, want %d", len(h), days*perDay+1)
 	}
 }

@@ -120,7 +120,6 @@ func (t *Terminal) placeCondition(now time.Time, req automation.ConditionRequest
 	c.ID = strconv.FormatInt(t.st.LastConditionID, 10)
 	t.st.Conditions = append(t.st.Conditions, c)
 	t.changed = true
-	t.watching = append(t.watching, c)
 	t.watchAt(pointOf(now), now, in.code)
 	return c.view(), nil
 }
@@ -147,7 +146,7 @@ func triggers(in instrument, pos *position, loss, gain int64) (lossAt, gainAt in
 // watchAt checks the watching condition orders (of code, or all) against
 // the price at p and fires those whose condition holds.
 func (t *Terminal) watchAt(p point, at time.Time, code string) {
-	for _, c := range slices.Clone(t.watching) {
+	for _, c := range slices.Clone(t.st.Conditions) {
 		if code != "" && c.Code != code {
 			continue
 		}
@@ -185,25 +184,17 @@ func (t *Terminal) fire(c *condition, at time.Time, s orderSpec) {
 		o = t.reject(at, s, s.price, err.Error())
 	}
 	c.Status, c.ContractNo, c.ClosedAt = automation.ConditionTriggered, o.ContractNo, at
-	t.changed = true
-	t.unlistWatching(c)
+	t.retireCondition(c)
 }
 
 func (t *Terminal) closeCondition(c *condition, status string, at time.Time) {
 	c.Status, c.ClosedAt = status, at
-	t.changed = true
-	t.unlistWatching(c)
-}
-
-func (t *Terminal) unlistWatching(c *condition) {
-	if i := slices.Index(t.watching, c); i >= 0 {
-		t.watching = slices.Delete(t.watching, i, i+1)
-	}
+	t.retireCondition(c)
 }
 
 func (t *Terminal) cancelConditions(now time.Time, req automation.ConditionCancel) []automation.ConditionOrder {
 	out := []automation.ConditionOrder{}
-	for _, c := range slices.Clone(t.watching) {
+	for _, c := range slices.Clone(t.st.Conditions) {
 		if req.Code != "" && c.Code != req.Code || req.Side != "" && c.side() != req.Side {
 			continue
 		}
@@ -214,8 +205,8 @@ func (t *Terminal) cancelConditions(now time.Time, req automation.ConditionCance
 }
 
 func (t *Terminal) conditionsView() []automation.ConditionOrder {
-	out := make([]automation.ConditionOrder, 0, len(t.watching))
-	for _, c := range t.watching {
+	out := make([]automation.ConditionOrder, 0, len(t.st.Conditions))
+	for _, c := range t.st.Conditions {
 		out = append(out, c.view())
 	}
 	return out

@@ -41,6 +41,15 @@ func (l *endingLedger) SaveLedger(ctx context.Context, terminal string, state []
 	return err
 }
 
+func (l *endingLedger) ArchiveLedger(ctx context.Context, terminal string, records []LedgerRecord, state []byte) error {
+	if err := l.giveUp(ctx, "save"); err != nil {
+		return err
+	}
+	err := l.memLedger.ArchiveLedger(ctx, terminal, records, state)
+	l.giveUp(ctx, "saved") //nolint:errcheck // stored: the context ends after
+	return err
+}
+
 func (l *endingLedger) FindLedgerArchive(ctx context.Context, terminal, kind, key string) ([]byte, error) {
 	if err := l.giveUp(ctx, "find"); err != nil {
 		return nil, err

@@ -59,14 +59,16 @@
 // With a Ledger the account is saved as JSON after every change, before
 // the call returns; a save that fails rolls the change back and the call
 // fails, so a restart never shows an order the caller was not told of. The
-// saved state holds what is live — cash, positions and their T+1 lots,
-// today's orders and trades, watching condition orders, unpaid repo loans,
-// quotes and counters — so that a save costs what one day holds, not what a
-// year does. The first action of a new day moves the finished history
-// (orders and trades of past days, ended condition orders, repaid loans)
-// to the ledger's archive, in the same transaction as the new state; history
-// queries read it there. A ledger saved by a build that kept the whole
-// history in the state (version 1) is upgraded when it is loaded.
+// saved state holds only what can still change — cash, positions and their
+// T+1 lots, open orders, watching condition orders, unpaid repo loans,
+// quotes and counters — so that a save costs what the action did, not what
+// the day or the year did. A record that finishes (an order filled,
+// cancelled or rejected, a trade, an ended condition order, a repaid loan)
+// goes to the ledger's archive in the same transaction as the state saved
+// by the action that finished it; history queries read it there, and
+// today's orders are also kept in memory, rebuilt from the archive on
+// loading. A ledger saved by a build that kept finished records in the
+// state (versions 1 and 2) is upgraded when it is loaded.
 //
 // # Simplifications
 //

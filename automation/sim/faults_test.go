@@ -52,10 +52,11 @@ func placeAsync(s *Terminal, c context.Context, req automation.OrderRequest) cha
 	return done
 }
 
+// orderCount is how many orders were placed today.
 func orderCount(s *Terminal) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.st.Orders)
+	return len(s.day.orders)
 }
 
 // everyAction calls each broker method once and returns their errors.

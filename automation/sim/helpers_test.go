@@ -221,11 +221,18 @@ func newSim(t testing.TB, opts Options, clk *clock, l Ledger) *Terminal {
 // state. The caller holds s.mu.
 func kept[T any](t testing.TB, s *Terminal, kind string, inState []*T) []*T {
 	t.Helper()
-	past, err := archived[T](context.Background(), s, kind, dayOf(time.Time{}))
+	return append(archivedSince[T](t, s, kind, dayOf(time.Time{})), inState...)
+}
+
+// archivedSince is the archived records of kind from day since on. The
+// caller holds s.mu.
+func archivedSince[T any](t testing.TB, s *Terminal, kind string, since day) []*T {
+	t.Helper()
+	records, err := archived[T](context.Background(), s, kind, since)
 	if err != nil {
 		t.Fatalf("reading the archive: %v", err)
 	}
-	return append(past, inState...)
+	return records
 }
 
 func limit(code string, side automation.Side, price float64, qty int64) automation.OrderRequest {

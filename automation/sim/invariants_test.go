@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,8 +85,8 @@ func FuzzAccountInvariants(f *testing.F) {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		t.Logf("in the state: %d orders, %d trades, %d condition orders, %d repo loans; %d records archived",
-			len(s.st.Orders), len(s.st.Trades), len(s.st.Conditions), len(s.st.Loans), ledger.archivedCount())
+		t.Logf("in the state: %d open orders, %d watching condition orders, %d repo loans; %d records archived",
+			len(s.st.Orders), len(s.st.Conditions), len(s.st.Loans), ledger.archivedCount())
 	})
 }
 
@@ -117,7 +120,7 @@ func checkInvariants(t *testing.T, s *Terminal, opts Options) {
 	for code, q := range opts.Positions {
 		held[code] = q
 	}
-	for _, tr := range kept(t, s, kindTrade, st.Trades) {
+	for _, tr := range kept[trade](t, s, kindTrade, nil) {
 		if tr.Side == automation.Buy {
 			cash -= tr.Amount + tr.Fees.total()
 			held[tr.Code] += tr.Quantity
@@ -144,7 +147,7 @@ func checkInvariants(t *testing.T, s *Terminal, opts Options) {
 			t.Fatalf("%s: sellable %d, unsettled %d of %d", code, s.sellable(code, today), p.unsettled(today), p.Quantity)
 		}
 	}
-	for _, o := range s.open {
+	for _, o := range st.Orders {
 		if !o.open() || o.Side == automation.Buy && o.Frozen <= 0 || o.Side == automation.Sell && o.Frozen != 0 {
 			t.Fatalf("open order %+v", o)
 		}
@@ -152,20 +155,10 @@ func checkInvariants(t *testing.T, s *Terminal, opts Options) {
 			t.Fatalf("order %s of %s still open on %s", o.ContractNo, dayOf(o.PlacedAt), today)
 		}
 	}
-	// The state holds one day: past days are in the archive.
-	for _, o := range st.Orders {
-		if dayOf(o.PlacedAt) < st.Today {
-			t.Fatalf("order %s of %s is still in the state on %s", o.ContractNo, dayOf(o.PlacedAt), st.Today)
-		}
-	}
-	for _, tr := range st.Trades {
-		if dayOf(tr.At) < st.Today {
-			t.Fatalf("a trade of %s is still in the state on %s", dayOf(tr.At), st.Today)
-		}
-	}
+	// The state holds what can still change; the rest is archived.
 	for _, c := range st.Conditions {
-		if c.Status != automation.ConditionWatching && dayOf(c.ClosedAt) < st.Today {
-			t.Fatalf("condition order %s, ended on %s, is still in the state on %s", c.ID, dayOf(c.ClosedAt), st.Today)
+		if c.Status != automation.ConditionWatching || c.ExpiresOn < today {
+			t.Fatalf("watching %+v on %s", c, today)
 		}
 	}
 	for _, l := range st.Loans {
@@ -173,9 +166,39 @@ func checkInvariants(t *testing.T, s *Terminal, opts Options) {
 			t.Fatalf("repo loan %s is paid and still in the state", l.ContractNo)
 		}
 	}
-	for _, c := range s.watching {
-		if c.Status != automation.ConditionWatching || c.ExpiresOn < today {
-			t.Fatalf("watching %+v on %s", c, today)
+	// The day's log is today's archived orders and the open ones, in the
+	// order they were placed, and agrees with them.
+	day := slices.Concat(archivedSince[order](t, s, kindOrder, st.Today), st.Orders)
+	sortByPlacing(day)
+	var logged []*order
+	for _, o := range s.day.orders {
+		if dayOf(o.PlacedAt) == st.Today {
+			logged = append(logged, o)
 		}
 	}
+	if a, b := orderViews(logged), orderViews(day); !reflect.DeepEqual(a, b) {
+		t.Fatalf("the day's log differs from the archive and the state:\nlog   %s\nstore %s", orderList(logged), orderList(day))
+	}
+	for id, o := range s.day.byClientID {
+		if o.ClientOrderID != id || !slices.Contains(s.day.orders, o) {
+			t.Fatalf("client order id %q indexes order %+v", id, o)
+		}
+	}
+}
+
+// orderList is orders' contract numbers and statuses, to print.
+func orderList(orders []*order) string {
+	var b strings.Builder
+	for _, o := range orders {
+		fmt.Fprintf(&b, "%s:%s ", o.ContractNo, o.Status)
+	}
+	return b.String()
+}
+
+func orderViews(orders []*order) []automation.Order {
+	out := []automation.Order{}
+	for _, o := range orders {
+		out = append(out, o.view())
+	}
+	return out
 }

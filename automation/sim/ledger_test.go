@@ -209,38 +209,6 @@ func TestFailedSaveOfAReplayedFillFailsTheQuery(t *testing.T) {
 	}
 }
 
-// The cached encoding is json.Marshal of the state, byte for byte, however
-// the records changed since they were first encoded.
-func TestEncodeStateMatchesMarshal(t *testing.T) {
-	clk := newClock("2026-01-05 10:00")
-	opts := paper(map[string]float64{"600000": 10.00, "000001": 20.00})
-	opts.Positions = map[string]int64{"000001": 1000}
-	s := newSim(t, opts, clk, newMemLedger())
-	check := func(when string) {
-		t.Helper()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		got, err := s.encodeState()
-		want, werr := json.Marshal(s.st)
-		if err != nil || werr != nil || !bytes.Equal(got, want) {
-			t.Fatalf("%s: encodeState differs from json.Marshal (%v, %v):\n%s\n%s", when, err, werr, got, want)
-		}
-	}
-	check("new account")
-	mustPlace(t, s, market("600000", automation.Buy, 1000))
-	resting := mustPlace(t, s, limit("600000", automation.Buy, 9.50, 500))
-	mustCondition(t, s, conditionBuy("600000", 9.00, 100, 5))
-	mustCondition(t, s, stopLossProfit("000001", 5, 10, 0))
-	s.LendRepo(ctx, automation.RepoRequest{Market: "深圳", Term: "1天期", Amount: 5000})
-	check("orders, conditions and a loan")
-	s.CancelOrders(ctx, automation.CancelRequest{ContractNo: resting.ContractNo})
-	s.SetQuote("600000", 8.90)
-	check("after a cancel and a fired condition")
-	clk.Set("2026-01-06 10:00")
-	mustFunds(t, s)
-	check("the next day")
-}
-
 func TestLedgerLoadErrors(t *testing.T) {
 	good := newMemLedger()
 	newSim(t, paper(nil), newClock("2026-01-05 10:00"), good)
@@ -262,7 +230,10 @@ func TestLedgerLoadErrors(t *testing.T) {
 		{"load fails", &memLedger{data: map[string][]byte{}, loadErr: errDiskFull}, "cannot load"},
 		{"first save fails", &memLedger{data: map[string][]byte{}, failErr: errDiskFull}, "cannot save the new account"},
 		{"not JSON", &memLedger{data: map[string][]byte{"sim": []byte("{")}}, "not valid JSON"},
-		{"other version", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":3,"state":{}}`)}}, "version 3"},
+		{"other version", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":4,"state":{}}`)}}, "version 4"},
+		{"ended order in the live state", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":3,"state":{"orders":[{"contract_no":"1","code":"600000","status":"` + automation.OrderFilled + `"}]}}`)}}, "has ended"},
+		{"ended condition order in the live state", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":3,"state":{"condition_orders":[{"id":"1","code":"600000","status":"` + automation.ConditionExpired + `"}]}}`)}}, "has ended"},
+		{"paid loan in the live state", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":3,"state":{"repo_loans":[{"contract_no":"1","code":"204001","paid":true}]}}`)}}, "is paid"},
 		{"bad position", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":1,"state":{"positions":{"60":{"quantity":1}}}}`)}}, "bad position"},
 		{"bad state", &memLedger{data: map[string][]byte{"sim": []byte(`{"version":1,"state":{"cash_cents":"x"}}`)}}, "unreadable"},
 	}
@@ -288,6 +259,16 @@ type stuckLedger struct {
 func (l *stuckLedger) SaveLedger(ctx context.Context, terminal string, state []byte) error {
 	if l.saveCount() == 0 {
 		return l.memLedger.SaveLedger(ctx, terminal, state)
+	}
+	l.entered <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// ArchiveLedger is a save too: a buy archives its order and trade with it.
+func (l *stuckLedger) ArchiveLedger(ctx context.Context, terminal string, records []LedgerRecord, state []byte) error {
+	if l.saveCount() == 0 {
+		return l.memLedger.ArchiveLedger(ctx, terminal, records, state)
 	}
 	l.entered <- struct{}{}
 	<-ctx.Done()

@@ -153,11 +153,8 @@ func (t *Terminal) placeOrder(now time.Time, s orderSpec) (*order, error) {
 		Status:        automation.OrderPending,
 		PlacedAt:      now,
 	}
-	t.st.Orders = append(t.st.Orders, o)
+	t.day.add(o)
 	t.changed = true
-	if o.ClientOrderID != "" {
-		t.byClientID[o.ClientOrderID] = o
-	}
 	if s.kind == automation.Market ||
 		s.side == automation.Buy && s.price >= price ||
 		s.side == automation.Sell && s.price <= price {
@@ -168,7 +165,7 @@ func (t *Terminal) placeOrder(now time.Time, s orderSpec) (*order, error) {
 	if s.side == automation.Buy {
 		o.Frozen = frozen
 	}
-	t.open = append(t.open, o)
+	t.st.Orders = append(t.st.Orders, o)
 	return o, nil
 }
 
@@ -235,7 +232,8 @@ func (t *Terminal) fill(o *order, in instrument, price int64, at time.Time) {
 		}
 	}
 	o.Filled, o.FillPrice, o.Status, o.Frozen = o.Quantity, price, automation.OrderFilled, 0
-	t.st.Trades = append(t.st.Trades, &trade{
+	t.retireOrder(o)
+	t.retireTrade(&trade{
 		ContractNo: o.ContractNo,
 		Code:       o.Code,
 		Side:       o.Side,
@@ -245,7 +243,6 @@ func (t *Terminal) fill(o *order, in instrument, price int64, at time.Time) {
 		Fees:       f,
 		At:         at,
 	})
-	t.unlistOpen(o)
 }
 
 // reject records an order a condition order fired that could not be
@@ -263,8 +260,8 @@ func (t *Terminal) reject(now time.Time, s orderSpec, price int64, reason string
 		PlacedAt:    now,
 		Reason:      reason,
 	}
-	t.st.Orders = append(t.st.Orders, o)
-	t.changed = true
+	t.day.add(o)
+	t.retireOrder(o)
 	return o
 }
 
@@ -277,8 +274,7 @@ func (t *Terminal) cancel(o *order, reason string) {
 	}
 	o.Frozen = 0
 	o.Reason = reason
-	t.changed = true
-	t.unlistOpen(o)
+	t.retireOrder(o)
 }
 
 // cancelOrders cancels the open orders matching req. A contract number
@@ -286,7 +282,7 @@ func (t *Terminal) cancel(o *order, reason string) {
 // nothing are not.
 func (t *Terminal) cancelOrders(req automation.CancelRequest) ([]automation.Order, error) {
 	var out []automation.Order
-	for _, o := range slices.Clone(t.open) {
+	for _, o := range slices.Clone(t.st.Orders) {
 		if req.ContractNo != "" && o.ContractNo != req.ContractNo ||
 			req.Code != "" && o.Code != req.Code ||
 			req.Side != "" && o.Side != req.Side {
@@ -296,7 +292,7 @@ func (t *Terminal) cancelOrders(req automation.CancelRequest) ([]automation.Orde
 		out = append(out, o.view())
 	}
 	if req.ContractNo != "" && len(out) == 0 {
-		for _, o := range t.st.Orders {
+		for _, o := range t.day.orders {
 			if o.ContractNo == req.ContractNo {
 				return nil, automation.Rejected("撤单失败: 合同编号 %s 的委托状态为 %s, 不能撤单", o.ContractNo, o.Status)
 			}
@@ -326,12 +322,6 @@ func (t *Terminal) pastContractNo(no string) bool {
 	return true
 }
 
-func (t *Terminal) unlistOpen(o *order) {
-	if i := slices.Index(t.open, o); i >= 0 {
-		t.open = slices.Delete(t.open, i, i+1)
-	}
-}
-
 func (t *Terminal) nextContractNo() string {
 	t.st.LastContractNo++
 	t.changed = true
@@ -342,7 +332,7 @@ func (t *Terminal) nextContractNo() string {
 // priority. A resting order trades at its own limit: the price passed
 // through it on the way.
 func (t *Terminal) matchOpen(p point, at time.Time, code string) {
-	for _, o := range slices.Clone(t.open) {
+	for _, o := range slices.Clone(t.st.Orders) {
 		if code != "" && o.Code != code {
 			continue
 		}
@@ -356,7 +346,7 @@ func (t *Terminal) matchOpen(p point, at time.Time, code string) {
 
 func (t *Terminal) ordersView(today day, code string) []automation.Order {
 	out := []automation.Order{}
-	for _, o := range t.st.Orders {
+	for _, o := range t.day.orders {
 		if dayOf(o.PlacedAt) == today && (code == "" || o.Code == code) {
 			out = append(out, o.view())
 		}
@@ -364,15 +354,18 @@ func (t *Terminal) ordersView(today day, code string) []automation.Order {
 	return out
 }
 
-// historyView lists the orders placed since q.Since: past days' from the
-// archive, then today's.
+// historyView lists the orders placed since q.Since, in the order they
+// were placed: the finished ones from the archive, and the open ones. The
+// caller has saved the orders that finished (see run).
 func (t *Terminal) historyView(ctx context.Context, q automation.HistoryQuery) ([]automation.Order, error) {
-	past, err := archived[order](ctx, t, kindOrder, dayOf(q.Since))
+	done, err := archived[order](ctx, t, kindOrder, dayOf(q.Since))
 	if err != nil {
 		return nil, err
 	}
+	orders := slices.Concat(done, t.st.Orders)
+	sortByPlacing(orders)
 	out := []automation.Order{}
-	for _, o := range slices.Concat(past, t.st.Orders) {
+	for _, o := range orders {
 		if !o.PlacedAt.Before(q.Since) && (q.Code == "" || o.Code == q.Code) {
 			out = append(out, o.view())
 		}

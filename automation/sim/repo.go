@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/brokerd/brokerd/automation"
@@ -180,14 +181,18 @@ func (t *Terminal) repoRates() []automation.RepoRate {
 	return rates
 }
 
-// payLoans releases the loans due on or before d with their interest.
+// payLoans releases the loans due on or before d with their interest; the
+// next save archives them.
 func (t *Terminal) payLoans(d day) {
-	for _, l := range t.st.Loans {
-		if !l.Paid && l.PayDay <= d {
-			l.Interest = l.interest()
-			l.Paid = true
-			t.st.Cash += l.Interest
-			t.changed = true
+	t.st.Loans = slices.DeleteFunc(t.st.Loans, func(l *loan) bool {
+		if l.PayDay > d {
+			return false
 		}
-	}
+		l.Interest = l.interest()
+		l.Paid = true
+		t.st.Cash += l.Interest
+		t.retired.loans = append(t.retired.loans, l)
+		t.changed = true
+		return true
+	})
 }

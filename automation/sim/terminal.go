@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,19 +44,16 @@ type Terminal struct {
 	// a change that might still be rolled back.
 	mu          sync.Mutex
 	st          *state
-	open        []*order          // today's open orders, in time priority
-	watching    []*condition      // condition orders being watched
-	byClientID  map[string]*order // the state's orders by client order id, the last placed
+	day         dayLog // today's orders, open and finished
 	prices      *priceModel
-	enc         encodeCache
 	evaluatedAt time.Time // the sim-clock instant the account is up to
 	saved       []byte    // the state as last saved (nil without a ledger)
 	savedAt     time.Time // evaluatedAt as last saved
 	// changed is set by every change to st since the last save, so that
 	// a call that changed nothing costs no encoding.
 	changed bool
-	// retired are the records taken out of st since the last save, for
-	// it to archive (see archive.go).
+	// retired are the records that finished since the last save, taken
+	// out of st, for it to archive (see archive.go).
 	retired retired
 	// pruneDue is set when the account rolls to a new day, until the
 	// archive has dropped what is older than the history kept.
@@ -111,14 +109,21 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 			return fmt.Errorf("sim %s: cannot load the ledger: %w", t.name, err)
 		}
 		if raw != nil {
-			st, body, at, legacy, err := decodeEnvelope(raw)
+			st, finished, at, legacy, err := decodeEnvelope(raw)
 			if err != nil {
 				return fmt.Errorf("sim %s: %w", t.name, err)
 			}
 			t.setState(st, at)
-			t.saved, t.savedAt = body, at
 			if legacy {
-				return t.upgrade(ctx)
+				if err := t.upgrade(ctx, finished); err != nil {
+					return err
+				}
+			} else if t.saved, err = json.Marshal(st); err != nil {
+				return fmt.Errorf("sim %s: %w", t.name, err)
+			}
+			t.savedAt = at
+			if err := t.loadDay(ctx); err != nil {
+				return fmt.Errorf("sim %s: %w", t.name, err)
 			}
 			return nil
 		}
@@ -128,6 +133,7 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 	cash, _ := yuanToCents(opts.InitialCash) // validated
 	st := newState(here.Day, dayOf(now), cash)
 	t.setState(st, now)
+	t.day.reset(nil)
 	for code, q := range opts.Quotes {
 		in, _ := classifyTradable(code)
 		m, _ := in.parsePrice(q)
@@ -141,7 +147,7 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 	if t.ledger == nil {
 		return nil
 	}
-	body, err := t.encodeState()
+	body, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("sim %s: cannot encode the new account: %w", t.name, err)
 	}
@@ -156,48 +162,38 @@ func (t *Terminal) load(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// upgrade moves the history a version-1 ledger kept in its state to the
-// archive, and saves the state in the current version.
-func (t *Terminal) upgrade(ctx context.Context) error {
-	t.retire(t.st.Today)
-	t.changed, t.pruneDue = true, true
-	if err := t.commit(ctx); err != nil {
+// upgrade moves the finished records an older ledger kept in its state
+// to the archive, and saves the state in the current version, in one
+// write. It runs before the terminal is used: a failure fails New.
+func (t *Terminal) upgrade(ctx context.Context, finished retired) error {
+	t.retired = finished
+	records, err := t.archiveRecords()
+	var body, raw []byte
+	if err == nil {
+		body, err = json.Marshal(t.st)
+	}
+	if err == nil {
+		raw, err = encodeEnvelope(body, t.evaluatedAt)
+	}
+	if err == nil {
+		err = t.ledger.ArchiveLedger(ctx, t.name, records, raw)
+	}
+	if err != nil {
 		return fmt.Errorf("sim %s: cannot move the ledger's history to its archive: %w", t.name, err)
 	}
+	t.saved, t.retired, t.pruneDue = body, retired{}, true
+	t.pruneArchive(ctx)
 	return nil
 }
 
-// setState installs st and rebuilds what is derived from it. Records
-// retired from the state it replaces are forgotten: st is the state they
-// were taken from, or one that holds them no more.
+// setState installs st and rebuilds what is derived from it but the day's
+// log (see loadDay and rollback). Records that finished since the state
+// it replaces are forgotten: st is the state they were taken from, or one
+// that holds them no more.
 func (t *Terminal) setState(st *state, evaluatedAt time.Time) {
 	t.st, t.evaluatedAt, t.changed = st, evaluatedAt, false
 	t.retired = retired{}
-	t.open, t.watching = nil, nil
-	t.indexClientIDs()
-	for _, o := range st.Orders {
-		if o.open() {
-			t.open = append(t.open, o)
-		}
-	}
-	for _, c := range st.Conditions {
-		if c.Status == automation.ConditionWatching {
-			t.watching = append(t.watching, c)
-		}
-	}
 	t.prices.reset()
-	t.enc.reset()
-}
-
-// indexClientIDs indexes the state's orders by client order id; orders
-// are in the order they were placed, so an id used twice names the last.
-func (t *Terminal) indexClientIDs() {
-	t.byClientID = make(map[string]*order)
-	for _, o := range t.st.Orders {
-		if o.ClientOrderID != "" {
-			t.byClientID[o.ClientOrderID] = o
-		}
-	}
 }
 
 // run carries out one terminal action: connection and faults, latency,
@@ -222,9 +218,10 @@ func run[T any](ctx context.Context, t *Terminal, op string, act func(now time.T
 	now := t.now()
 	t.advance(now)
 	if !t.retired.empty() {
-		// A new day retired finished records: archive them first, so
-		// that the action finds them there and that, if they cannot be
-		// archived, it fails before it happens.
+		// The replay finished records (a new day ended the open
+		// orders, a resting order filled): save them first, so that
+		// the action finds them in the archive and that, if they
+		// cannot be saved, it fails before it happens.
 		if err := t.commit(ctx); err != nil {
 			return zero, t.cutShort(ctx, op, err)
 		}

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/brokerd/brokerd/automation"
@@ -64,15 +63,16 @@ func (tr *trade) view() Trade {
 	}
 }
 
-// tradesView lists the fills since since: past days' from the archive,
-// then today's.
+// tradesView lists the fills since since, from the archive, where every
+// fill goes with the save of the action that made it. The caller has saved
+// the fills (see run).
 func (t *Terminal) tradesView(ctx context.Context, since time.Time, code string) ([]Trade, error) {
-	past, err := archived[trade](ctx, t, kindTrade, dayOf(since))
+	fills, err := archived[trade](ctx, t, kindTrade, dayOf(since))
 	if err != nil {
 		return nil, err
 	}
 	out := []Trade{}
-	for _, tr := range slices.Concat(past, t.st.Trades) {
+	for _, tr := range fills {
 		if !tr.At.Before(since) && (code == "" || tr.Code == code) {
 			out = append(out, tr.view())
 		}
