@@ -26,9 +26,10 @@ var (
 type Executor func(ctx context.Context, op Operation) (Result, error)
 
 // Store makes operations durable. Every method returns only once its write
-// is durable. The queue calls Append before acknowledging a submit and
-// MarkRunning before calling the executor, so that after a crash nothing
-// acknowledged is lost and nothing is executed twice.
+// is durable. The queue calls Append before acknowledging a submit and, for
+// an operation with a side effect, MarkRunning before calling the executor,
+// so that after a crash nothing acknowledged is lost and nothing that may
+// have changed the account is executed twice.
 type Store interface {
 	// Append records a new, queued operation.
 	Append(ctx context.Context, op Operation) error

@@ -156,10 +156,18 @@ func (q *Queue) run(l *lane, e *entry) {
 		q.mu.Unlock()
 	}()
 
+	// An operation with a side effect is journaled as running before its
+	// driver is called: after a crash it is then known to have started and
+	// is never run again. One without (a query) skips that write, a third
+	// of its journal cost: found queued after a crash, it simply runs
+	// again, which changes nothing. Its start time is journaled with its
+	// outcome.
 	started := q.clock.Now()
-	if err := q.store.MarkRunning(context.WithoutCancel(q.runCtx), e.op.ID, started); err != nil {
-		q.unclaim(l, e, err)
-		return
+	if e.op.SideEffect {
+		if err := q.store.MarkRunning(context.WithoutCancel(q.runCtx), e.op.ID, started); err != nil {
+			q.unclaim(l, e, err)
+			return
+		}
 	}
 	q.mu.Lock()
 	e.op.StartedAt = started

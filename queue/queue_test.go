@@ -480,7 +480,7 @@ func TestJournalFailures(t *testing.T) {
 		fs := &failingStore{Store: NewMemStore(), failRunning: true}
 		h := newHarnessWithStore(t, Config{}, fs)
 		h.q.Start()
-		op := h.submit(Request{Name: "buy"}).Operation
+		op := h.submit(Request{Name: "buy", SideEffect: true}).Operation
 		h.waitLaneState("sim", LaneBlocked)
 		if got, _ := h.q.Get(context.Background(), op.ID); got.Status != StatusQueued {
 			t.Errorf("status %s, want queued: the journal says queued and nothing ran", got.Status)
@@ -792,5 +792,26 @@ func TestPauseOutlivesARestart(t *testing.T) {
 	}
 	if names, _ := store.PausedLanes(ctx); len(names) != 0 {
 		t.Errorf("paused lanes after resume: %v", names)
+	}
+}
+
+// TestQueriesSkipTheRunningRecord: an operation without side effects is not
+// journaled as running (found queued after a crash, it just runs again);
+// one with side effects always is, before its executor is called.
+func TestQueriesSkipTheRunningRecord(t *testing.T) {
+	fs := &failingStore{Store: NewMemStore(), failRunning: true}
+	h := newHarnessWithStore(t, Config{}, fs)
+	h.q.Start()
+	query := h.wait(h.submit(Request{Name: "funds_query"}).Operation.ID)
+	if query.Status != StatusSuccess || query.StartedAt.IsZero() {
+		t.Fatalf("a query needs no running record: %+v", query)
+	}
+	if stored, _ := fs.Get(context.Background(), query.ID); stored.Status != StatusSuccess || stored.StartedAt.IsZero() {
+		t.Errorf("journal: %s, started %v; want success with its start time", stored.Status, stored.StartedAt)
+	}
+	h.submit(Request{Name: "buy", SideEffect: true})
+	h.waitLaneState("sim", LaneBlocked)
+	if calls := h.script["sim"].callOrder(); slices.Contains(calls, "buy") {
+		t.Errorf("an order ran without its running record: %v", calls)
 	}
 }
