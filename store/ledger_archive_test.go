@@ -278,18 +278,7 @@ func TestArchiveQueryPlans(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rows, err := s.write.Query("EXPLAIN QUERY PLAN "+tt.query, tt.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				must(t, rows.Scan(&id, &parent, &unused, &detail))
-				plan = append(plan, detail)
-			}
+			plan := queryPlan(t, s, tt.query, tt.args...)
 			all := strings.Join(plan, "; ")
 			if !strings.Contains(all, "INDEX "+tt.index) {
 				t.Errorf("plan %q does not use %s", all, tt.index)

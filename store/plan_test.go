@@ -47,18 +47,7 @@ func TestQueryPlans(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sql, args := tt.query()
-			rows, err := s.write.Query("EXPLAIN QUERY PLAN "+sql, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				must(t, rows.Scan(&id, &parent, &unused, &detail))
-				plan = append(plan, detail)
-			}
+			plan := queryPlan(t, s, sql, args...)
 			all := strings.Join(plan, "; ")
 			if !strings.Contains(all, "INDEX "+tt.index) {
 				t.Errorf("plan %q does not use %s", all, tt.index)
@@ -70,4 +59,25 @@ func TestQueryPlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+// queryPlan is the detail column of EXPLAIN QUERY PLAN for a statement.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.write.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		must(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
