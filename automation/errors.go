@@ -3,6 +3,7 @@ package automation
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes a driver may give a failure. The queue copies the code into the
@@ -14,6 +15,7 @@ const (
 	CodeOutcomeUnknown = "outcome_unknown" // an order may or may not have reached the broker
 	CodeUnsupported    = "unsupported"     // the driver cannot do this
 	CodeInterrupted    = "interrupted"     // brokerd stopped before or while the action ran
+	CodeRateLimited    = "rate_limited"    // held back for the venue's rate limits; nothing was sent
 	CodeInternal       = "internal"        // anything else
 )
 
@@ -24,6 +26,12 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error // the cause, if any
+	// VenueCode is the venue's own error code ("-2010" from Binance), ""
+	// when the venue gave none; Message then carries the venue's message.
+	VenueCode string
+	// RetryAfter, when set on a rate_limited error, is how long until the
+	// venue's window allows the action again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -59,6 +67,18 @@ func OutcomeUnknown(err error, format string, args ...any) error {
 
 // ErrUnsupported is returned by a driver for an action it cannot carry out.
 var ErrUnsupported = &Error{Code: CodeUnsupported, Message: "operation not supported by this terminal"}
+
+// VenueError is the error for a venue's refusal, keeping its code and
+// message.
+func VenueError(code, venueCode, message string) error {
+	return &Error{Code: code, Message: message, VenueCode: venueCode}
+}
+
+// RateLimited is the error for an action held back so as not to break the
+// venue's rate limit; nothing was sent.
+func RateLimited(retryAfter time.Duration, format string, args ...any) error {
+	return &Error{Code: CodeRateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
+}
 
 // CodeOf returns the error code carried by err, or CodeInternal.
 func CodeOf(err error) string {

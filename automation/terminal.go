@@ -1,10 +1,23 @@
-// Package automation holds brokerd's domain: the values a broker terminal
-// deals in (orders, positions, funds, condition orders, repo rates) and the
-// interfaces a driver implements. It knows nothing of HTTP, SQL or queues;
-// drivers (automation/sim, …) live in sub-packages and are wired in cmd/.
+// Package automation holds brokerd's domain: the terminals a driver
+// implements and the values they deal in. It knows nothing of HTTP, SQL or
+// queues; drivers (automation/sim, automation/binance, …) live in
+// sub-packages and are wired in cmd/ by one line each in its opener table.
+//
+// The files are split by family:
+//   - terminal.go, errors.go, driver.go, ledger.go: what every terminal
+//     shares (Terminal, State, coded errors, how a driver is opened and
+//     what it may use from outside, the journal port for drivers that
+//     persist).
+//   - stock.go, operations.go: the A-share family (StockBroker, orders in
+//     THS's column names, the 15 EasyTHS operation names).
+//   - exchange.go: the exchange family (Exchange, exact-decimal orders,
+//     assets, positions, symbol rules, the exchange operation names).
 package automation
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // State is what a terminal can tell about its connection. The health
 // endpoint reports it per terminal.
@@ -39,41 +52,9 @@ type Terminal interface {
 	Close() error
 }
 
-// StockBroker is a terminal of an A-share broker (a THS xiadan client, an
-// easytrader agent, the sim). Every method is called by one lane at a time,
-// never concurrently with another call on the same terminal, but it must
-// honour ctx: when ctx is done the driver returns as soon as it safely can.
-//
-// A driver that lacks a capability returns ErrUnsupported from that method
-// and says false from Supports for the operations that need it.
-type StockBroker interface {
-	Terminal
-
-	// PlaceOrder sends a limit or market order and returns it as the broker
-	// recorded it, with its contract number (合同编号).
-	PlaceOrder(ctx context.Context, req OrderRequest) (Order, error)
-	// CancelOrders cancels the open orders that match and returns them as
-	// they are after the cancel.
-	CancelOrders(ctx context.Context, req CancelRequest) ([]Order, error)
-	// Orders lists today's orders (当日委托), filtered by code when given.
-	Orders(ctx context.Context, code string) ([]Order, error)
-	// OrderHistory lists orders placed within the query's range (历史委托).
-	OrderHistory(ctx context.Context, q HistoryQuery) ([]Order, error)
-	// Funds reports the cash account (资金股份).
-	Funds(ctx context.Context) (Funds, error)
-	// Positions lists the holdings (持仓).
-	Positions(ctx context.Context) ([]Position, error)
-
-	// RepoRates lists the current annualised reverse repo rates.
-	RepoRates(ctx context.Context) ([]RepoRate, error)
-	// LendRepo lends cash through a treasury reverse repo (国债逆回购).
-	LendRepo(ctx context.Context, req RepoRequest) (RepoLoan, error)
-
-	// PlaceConditionOrder sets a condition buy or a stop-loss/stop-profit
-	// order that the broker watches and fires on price.
-	PlaceConditionOrder(ctx context.Context, req ConditionRequest) (ConditionOrder, error)
-	// ConditionOrders lists the condition orders not yet triggered.
-	ConditionOrders(ctx context.Context) ([]ConditionOrder, error)
-	// CancelConditionOrders deletes the watching condition orders that match.
-	CancelConditionOrders(ctx context.Context, req ConditionCancel) ([]ConditionOrder, error)
+// Throttler is a terminal that holds back for its venue's rate limits. A
+// submit to it while it is throttled is refused (503 with Retry-After)
+// rather than queued to fail. It must not block.
+type Throttler interface {
+	Throttled() (retryAfter time.Duration, throttled bool)
 }

@@ -52,7 +52,7 @@ func newAccount(t *testing.T) *account {
 	opts.Volatility = 0 // prices stay at their quotes
 	opts.Quotes = map[string]float64{"600000": 10.00, "000001": 12.00, "510300": 4.000}
 	opts.Positions = map[string]int64{"000001": 1000}
-	term, err := sim.New("sim", opts, sim.Deps{Now: clk.Now})
+	term, err := sim.New(context.Background(), "sim", opts, sim.Deps{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

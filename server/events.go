@@ -17,6 +17,7 @@ const (
 	eventOperation = "operation" // an operation was queued, started or finished
 	eventLane      = "lane"      // a lane went idle, running, paused, stuck or stopped
 	eventTerminal  = "terminal"  // a terminal's connection state changed
+	eventVenue     = "venue"     // a venue reported something itself: an order update, a fill
 	eventDropped   = "dropped"   // this client read too slowly; events were lost
 )
 
@@ -178,6 +179,33 @@ func (b *Events) terminalChanged(terminal string, from, to automation.State) {
 		kind: eventTerminal, terminal: terminal,
 		value: func() any {
 			return terminalEvent{Terminal: terminal, State: string(to), Previous: string(from), Healthy: to.Healthy(), Timestamp: formatTime(at)}
+		},
+	})
+}
+
+// venueEvent is what a venue reported, as /events shows it.
+type venueEvent struct {
+	Terminal  string `json:"terminal"`
+	Kind      string `json:"kind"`
+	Data      any    `json:"data"`
+	Timestamp string `json:"timestamp"`
+}
+
+// Venue publishes what a terminal's venue reported on its own (order
+// updates, fills); drivers get it as automation.Env.Publish. It never
+// blocks.
+func (b *Events) Venue(ev automation.VenueEvent) {
+	if b.open.Load() == 0 {
+		return
+	}
+	at := ev.At
+	if at.IsZero() {
+		at = b.now()
+	}
+	b.publish(&event{
+		kind: eventVenue, terminal: ev.Terminal,
+		value: func() any {
+			return venueEvent{Terminal: ev.Terminal, Kind: ev.Kind, Data: ev.Data, Timestamp: formatTime(at)}
 		},
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // The sim terminal's ledger: the live state of each simulated account (one
@@ -31,28 +33,9 @@ const (
 		SELECT rowid FROM sim_archive WHERE terminal = ? AND day < ? LIMIT ?)`
 )
 
-// SimRecord is one finished record of a sim account (an order, a trade, a
-// condition order, a repo loan) moved from its state to its archive.
-//
-// It is an alias of a struct type, and the sim's LedgerRecord is an alias
-// of the same type, so that the Store implements the sim's Ledger interface
-// without the store and the sim knowing each other; the compiler checks
-// that the two agree where brokerd hands the Store to the sim.
-type SimRecord = struct {
-	// Kind names what the record is; reads select one kind.
-	Kind string
-	// Day is the instant the record's day starts: reads select from a
-	// day on, and pruning deletes the days before a cutoff.
-	Day time.Time
-	// Seq is the record's place in its terminal's archive, given by the
-	// sim: unique per terminal, increasing as records are archived.
-	Seq int64
-	// Key finds the record by FindLedgerArchive (a client order id); ""
-	// for none.
-	Key string
-	// Body is the record, opaque to the store (the sim's JSON).
-	Body []byte
-}
+// The Store implements automation.Ledger, the port of drivers that keep
+// state of their own (the sim's paper accounts).
+var _ automation.Ledger = (*Store)(nil)
 
 // LoadLedger returns the state the sim terminal named terminal saved last,
 // or nil and no error when it never saved one.
@@ -96,7 +79,7 @@ func (s *Store) SaveLedger(ctx context.Context, terminal string, state []byte) e
 // both are durable; when it returns an error, neither is recorded. A record
 // whose Seq the terminal's archive already holds fails it with ErrConflict,
 // so that history is never archived twice.
-func (s *Store) ArchiveLedger(ctx context.Context, terminal string, records []SimRecord, state []byte) error {
+func (s *Store) ArchiveLedger(ctx context.Context, terminal string, records []automation.LedgerRecord, state []byte) error {
 	if terminal == "" {
 		return errors.New("journal: cannot archive a ledger without a terminal name")
 	}
@@ -134,7 +117,7 @@ func (s *Store) ArchiveLedger(ctx context.Context, terminal string, records []Si
 	return nil
 }
 
-func (s *Store) archive(ctx context.Context, tx *sql.Tx, terminal string, records []SimRecord, state []byte) error {
+func (s *Store) archive(ctx context.Context, tx *sql.Tx, terminal string, records []automation.LedgerRecord, state []byte) error {
 	insert := tx.StmtContext(ctx, s.stmts.insertArchive)
 	for _, r := range records {
 		if _, err := insert.ExecContext(ctx, terminal, r.Seq, r.Kind, clampNanos(r.Day), r.Key, r.Body); err != nil {

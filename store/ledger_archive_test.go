@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/brokerd/brokerd/automation"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,8 +14,8 @@ import (
 // day0 is the start of a day; archive days are whole days after it.
 var day0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.FixedZone("CST", 8*60*60))
 
-func rec(kind string, dayN int, seq int64, key, body string) SimRecord {
-	return SimRecord{Kind: kind, Day: day0.AddDate(0, 0, dayN), Seq: seq, Key: key, Body: []byte(body)}
+func rec(kind string, dayN int, seq int64, key, body string) automation.LedgerRecord {
+	return automation.LedgerRecord{Kind: kind, Day: day0.AddDate(0, 0, dayN), Seq: seq, Key: key, Body: []byte(body)}
 }
 
 func bodies(t *testing.T, got [][]byte, err error) string {
@@ -37,17 +38,17 @@ func TestArchiveLedger(t *testing.T) {
 
 	// Two rolls of "sim" (the second holds an earlier day's record: a
 	// condition order created before it ended) and one of another terminal.
-	must(t, s.ArchiveLedger(ctx, "sim", []SimRecord{
+	must(t, s.ArchiveLedger(ctx, "sim", []automation.LedgerRecord{
 		rec("order", 0, 1, "c-1", "o1"),
 		rec("order", 0, 2, "", "o2"),
 		rec("trade", 0, 3, "", "t1"),
 	}, []byte(`{"day":1}`)))
-	must(t, s.ArchiveLedger(ctx, "sim", []SimRecord{
+	must(t, s.ArchiveLedger(ctx, "sim", []automation.LedgerRecord{
 		rec("order", 1, 4, "c-1", "o3"), // a key used again: the last wins
 		rec("trade", 1, 5, "", "t2"),
 		rec("condition", 0, 6, "", "k1"),
 	}, []byte(`{"day":2}`)))
-	must(t, s.ArchiveLedger(ctx, "paper", []SimRecord{rec("order", 1, 1, "c-1", "p1")}, []byte(`{"paper":1}`)))
+	must(t, s.ArchiveLedger(ctx, "paper", []automation.LedgerRecord{rec("order", 1, 1, "c-1", "p1")}, []byte(`{"paper":1}`)))
 	// Nothing to archive still saves the state.
 	must(t, s.ArchiveLedger(ctx, "paper", nil, []byte(`{"paper":2}`)))
 
@@ -109,12 +110,12 @@ func TestArchiveLedgerRefusesBadInput(t *testing.T) {
 	tests := []struct {
 		name     string
 		terminal string
-		records  []SimRecord
+		records  []automation.LedgerRecord
 		want     string
 	}{
 		{"no terminal", "", nil, "without a terminal name"},
-		{"no kind", "sim", []SimRecord{{Day: day0, Seq: 1}}, "no kind"},
-		{"no day", "sim", []SimRecord{{Kind: "order", Seq: 1}}, "no day"},
+		{"no kind", "sim", []automation.LedgerRecord{{Day: day0, Seq: 1}}, "no kind"},
+		{"no day", "sim", []automation.LedgerRecord{{Kind: "order", Seq: 1}}, "no day"},
 	}
 	for _, tt := range tests {
 		err := s.ArchiveLedger(ctx, tt.terminal, tt.records, []byte(`{}`))
@@ -146,7 +147,7 @@ func TestArchiveLedgerRefusesBadInput(t *testing.T) {
 func TestArchiveLedgerIsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, Options{})
-	must(t, s.ArchiveLedger(ctx, "sim", []SimRecord{rec("order", 0, 1, "", "o1")}, []byte(`{"v":1}`)))
+	must(t, s.ArchiveLedger(ctx, "sim", []automation.LedgerRecord{rec("order", 0, 1, "", "o1")}, []byte(`{"v":1}`)))
 
 	h := holdWriter(s, 10)
 	defer h.release()
@@ -154,7 +155,7 @@ func TestArchiveLedgerIsAllOrNothing(t *testing.T) {
 	<-h.taken
 	dup := make(chan error, 1)
 	go func() {
-		dup <- s.ArchiveLedger(ctx, "sim", []SimRecord{rec("order", 1, 2, "k", "o2"), rec("order", 0, 1, "", "o1 again")}, []byte(`{"v":2}`))
+		dup <- s.ArchiveLedger(ctx, "sim", []automation.LedgerRecord{rec("order", 1, 2, "k", "o2"), rec("order", 0, 1, "", "o1 again")}, []byte(`{"v":2}`))
 	}()
 	h.waitEnqueued(2)
 	after := appendAsync(ctx, s, queued("op-after", 2, t0))
@@ -191,7 +192,7 @@ func TestPruneLedgerArchive(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, Options{})
 	s.pruneBatch = 3 // several batches
-	var sim, paper []SimRecord
+	var sim, paper []automation.LedgerRecord
 	for i := range 10 {
 		sim = append(sim, rec("order", i, int64(2*i+1), fmt.Sprint("c-", i), fmt.Sprint("o", i)), rec("trade", i, int64(2*i+2), "", fmt.Sprint("t", i)))
 		paper = append(paper, rec("order", i, int64(i+1), "", fmt.Sprint("p", i)))
@@ -256,7 +257,7 @@ func TestMigrateToTheLedgerArchive(t *testing.T) {
 	if st, err := s.LoadLedger(ctx, "sim"); err != nil || string(st) != `{"version":1}` {
 		t.Errorf("ledger after the migration = %s, %v", st, err)
 	}
-	must(t, s.ArchiveLedger(ctx, "sim", []SimRecord{rec("order", 0, 1, "k", "o1")}, []byte(`{"version":2}`)))
+	must(t, s.ArchiveLedger(ctx, "sim", []automation.LedgerRecord{rec("order", 0, 1, "k", "o1")}, []byte(`{"version":2}`)))
 	if f, err := s.FindLedgerArchive(ctx, "sim", "order", "k"); err != nil || string(f) != "o1" {
 		t.Errorf("archive after the migration: %s, %v", f, err)
 	}

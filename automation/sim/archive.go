@@ -25,25 +25,12 @@ import (
 // Without a Ledger the archive is kept in memory (memoryArchive), so that
 // both kinds of terminal answer the same.
 
-// LedgerRecord is one finished record moved from the state to the archive.
-// It is an alias of a struct type, as the store's SimRecord is, so that the
-// store implements Ledger without either package importing the other.
-type LedgerRecord = struct {
-	// Kind is one of the record kinds below.
-	Kind string
-	// Day is the start of the record's day (Shanghai): an order's or a
-	// loan's placing, a trade's fill, a condition order's creation.
-	// Queries select from a day on; pruning deletes the days before the
-	// cutoff.
-	Day time.Time
-	// Seq is the record's place in the terminal's archive: unique and
-	// increasing (state.LastArchiveSeq is the last one given).
-	Seq int64
-	// Key finds an order by its client order id; "" for none.
-	Key string
-	// Body is the record's JSON, as the state held it.
-	Body []byte
-}
+// LedgerRecord is one finished record moved from the state to the archive:
+// Kind is one of the record kinds below, Day the start of the record's day
+// (Shanghai: an order's or a loan's placing, a trade's fill, a condition
+// order's creation), Seq its place in the archive (state.LastArchiveSeq is
+// the last one given), Key an order's client order id.
+type LedgerRecord = automation.LedgerRecord
 
 // Record kinds in the archive.
 const (

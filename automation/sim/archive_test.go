@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -226,7 +227,7 @@ func simOn(t *testing.T, opts Options, clk *clock, l *memLedger) *Terminal {
 	if l != nil {
 		return newSim(t, opts, clk, l)
 	}
-	s, err := New("sim", opts, Deps{Now: clk.Now})
+	s, err := New(context.Background(), "sim", opts, Deps{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
@@ -29,7 +30,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 				if i%1000 == 0 {
 					b.StopTimer()
 					var err error
-					if s, err = New("sim", opts, Deps{Now: clk.Now, Ledger: bb.ledger()}); err != nil {
+					if s, err = New(context.Background(), "sim", opts, Deps{Now: clk.Now, Ledger: bb.ledger()}); err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()

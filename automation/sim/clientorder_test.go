@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestClientOrderIDLifetime(t *testing.T) {
 				ledger = backend.ledger(t)
 			}
 			open := func() *Terminal {
-				s, err := New("sim", opts, Deps{Now: clk.Now, Ledger: ledger})
+				s, err := New(context.Background(), "sim", opts, Deps{Now: clk.Now, Ledger: ledger})
 				if err != nil {
 					t.Fatal(err)
 				}

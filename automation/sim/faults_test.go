@@ -34,7 +34,7 @@ func (f *fakeAfter) After(d time.Duration) <-chan time.Time {
 func simWithAfter(t *testing.T, opts Options) (*Terminal, *fakeAfter, chan string) {
 	t.Helper()
 	fa := newFakeAfter()
-	s, err := New("sim", opts, Deps{Now: newClock("2026-01-05 10:00").Now, After: fa.After})
+	s, err := New(context.Background(), "sim", opts, Deps{Now: newClock("2026-01-05 10:00").Now, After: fa.After})
 	if err != nil {
 		t.Fatal(err)
 	}

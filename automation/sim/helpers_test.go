@@ -210,7 +210,7 @@ func newSim(t testing.TB, opts Options, clk *clock, l Ledger) *Terminal {
 	if l == nil {
 		deps.Ledger = newMemLedger()
 	}
-	s, err := New("sim", opts, deps)
+	s, err := New(context.Background(), "sim", opts, deps)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

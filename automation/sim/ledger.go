@@ -11,34 +11,11 @@ import (
 	"github.com/brokerd/brokerd/automation"
 )
 
-// Ledger keeps a sim account across restarts: its live state, replaced
-// at every change, and the archive of its finished history (see
-// archive.go). The store package implements it (SQLite); a nil Ledger
-// keeps the account in memory only. Every write returns once it is
-// durable, and a write that returns an error has stored nothing — also when
-// it gave up because its ctx ended: the sim then rolls the change back and
-// tells its caller that the action was not carried out. (The store's
-// writes keep to this: ctx bounds only their wait to be taken.)
-type Ledger interface {
-	// LoadLedger returns the state last saved for the terminal, or
-	// (nil, nil) when nothing is stored.
-	LoadLedger(ctx context.Context, terminal string) ([]byte, error)
-	// SaveLedger stores the terminal's state, replacing the last one.
-	SaveLedger(ctx context.Context, terminal string, state []byte) error
-	// ArchiveLedger appends records to the terminal's archive and
-	// replaces its state in one transaction: both are stored, or
-	// neither. A record whose Seq is already archived fails it.
-	ArchiveLedger(ctx context.Context, terminal string, records []LedgerRecord, state []byte) error
-	// LoadLedgerArchive returns the bodies of the archived records of
-	// kind whose Day is at or after since, by Day and then Seq.
-	LoadLedgerArchive(ctx context.Context, terminal, kind string, since time.Time) ([][]byte, error)
-	// FindLedgerArchive returns the body of the last archived record of
-	// kind with key, or (nil, nil).
-	FindLedgerArchive(ctx context.Context, terminal, kind, key string) ([]byte, error)
-	// PruneLedgerArchive deletes the archived records whose Day is
-	// before before.
-	PruneLedgerArchive(ctx context.Context, terminal string, before time.Time) error
-}
+// Ledger keeps a sim account across restarts: its live state, replaced at
+// every change, and the archive of its finished history (see archive.go).
+// It is the journal's port for drivers that persist (automation.Ledger),
+// which the store implements; a nil Ledger keeps the account in memory.
+type Ledger = automation.Ledger
 
 var _ archive = Ledger(nil)
 

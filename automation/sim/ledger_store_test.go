@@ -16,9 +16,6 @@ import (
 	"github.com/brokerd/brokerd/store"
 )
 
-// The store is the sim's ledger in brokerd.
-var _ Ledger = (*store.Store)(nil)
-
 func openStore(tb testing.TB) *store.Store {
 	tb.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "brokerd.db"), store.Options{})
@@ -111,7 +108,7 @@ func BenchmarkPlaceOrderHistory(b *testing.B) {
 			clk := &clock{t: today.start().Add(10 * time.Hour)}
 			ledger := &sizedLedger{Store: st}
 			opened := time.Now()
-			s, err := New("sim", paper(map[string]float64{"600000": 10.00}), Deps{Now: clk.Now, Ledger: ledger})
+			s, err := New(context.Background(), "sim", paper(map[string]float64{"600000": 10.00}), Deps{Now: clk.Now, Ledger: ledger})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -211,7 +208,7 @@ func BenchmarkOrderHistoryYear(b *testing.B) {
 				b.Fatal(err)
 			}
 			clk := &clock{t: today.start().Add(10 * time.Hour)}
-			s, err := New("sim", paper(map[string]float64{"600000": 10.00}), Deps{Now: clk.Now, Ledger: st})
+			s, err := New(context.Background(), "sim", paper(map[string]float64{"600000": 10.00}), Deps{Now: clk.Now, Ledger: st})
 			if err != nil {
 				b.Fatal(err)
 			}

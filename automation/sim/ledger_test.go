@@ -239,7 +239,7 @@ func TestLedgerLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		before := maps.Clone(tt.ledger.data)
-		_, err := New("sim", paper(nil), Deps{Now: newClock("2026-01-05 10:00").Now, Ledger: tt.ledger})
+		_, err := New(context.Background(), "sim", paper(nil), Deps{Now: newClock("2026-01-05 10:00").Now, Ledger: tt.ledger})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -130,7 +131,7 @@ func TestOptionsValidate(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
 			if tt.want != "" {
-				if _, err := New("sim", o, Deps{}); err == nil {
+				if _, err := New(context.Background(), "sim", o, Deps{}); err == nil {
 					t.Fatal("New accepted invalid options")
 				}
 			}

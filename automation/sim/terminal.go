@@ -67,8 +67,8 @@ var _ automation.StockBroker = (*Terminal)(nil)
 
 // New builds a sim terminal named name. With a Ledger, the account stored
 // under name is loaded; when none is stored, a new account is opened from
-// opts and saved before New returns.
-func New(name string, opts Options, deps Deps) (*Terminal, error) {
+// opts and saved before New returns. ctx bounds that loading.
+func New(ctx context.Context, name string, opts Options, deps Deps) (*Terminal, error) {
 	if name == "" {
 		return nil, errors.New("sim: a terminal needs a name")
 	}
@@ -92,7 +92,7 @@ func New(name string, opts Options, deps Deps) (*Terminal, error) {
 		t.after = time.After
 	}
 	t.ctl.state = automation.StateReady
-	if err := t.load(context.Background(), opts); err != nil {
+	if err := t.load(ctx, opts); err != nil {
 		return nil, err
 	}
 	for _, f := range opts.Faults {

@@ -26,7 +26,7 @@ func BenchmarkPlaceOrderToday(b *testing.B) {
 			clk := newClock("2026-01-05 10:00")
 			opts := paper(map[string]float64{"600000": 10.00})
 			opts.InitialCash = 1e11
-			s, err := New("sim", opts, Deps{Now: clk.Now, Ledger: ledger})
+			s, err := New(context.Background(), "sim", opts, Deps{Now: clk.Now, Ledger: ledger})
 			if err != nil {
 				b.Fatal(err)
 			}

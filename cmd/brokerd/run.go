@@ -63,7 +63,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
-	terminals, err := openTerminals(cfg.Terminals, st)
+	metrics := server.NewMetrics()
+	events := server.NewEvents()
+	terminals, err := openTerminals(ctx, cfg.Terminals, terminalEnv{
+		getenv: getenv, log: log, ledger: st, publish: events.Venue,
+	})
 	if err != nil {
 		return err
 	}
@@ -76,8 +80,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 
 	registry := plugins.NewRegistry()
-	metrics := server.NewMetrics()
-	events := server.NewEvents()
 	q, err := queue.New(queue.Config{
 		MaxSize:        cfg.Queue.MaxSize,
 		DefaultTimeout: cfg.Queue.OperationTimeout.Duration,

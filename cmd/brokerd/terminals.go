@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,14 +15,32 @@ import (
 
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/automation/sim"
-	"github.com/brokerd/brokerd/store"
 )
 
-// drivers lists the drivers this build knows, for the error message.
-var drivers = []string{"sim"}
+// openers is the table of drivers this build knows: a driver is one
+// package under automation/ and one line here.
+var openers = map[string]automation.Opener{
+	"sim": sim.Open,
+}
+
+// driverNames lists the known drivers, sorted, for error messages.
+func driverNames() string {
+	names := slices.Sorted(maps.Keys(openers))
+	return strings.Join(names, ", ")
+}
+
+// terminalEnv is what every driver may use from outside (automation.Env):
+// the environment for *_env secrets, a logger per terminal, the journal's
+// ledger and the venue-event sink.
+type terminalEnv struct {
+	getenv  func(string) string
+	log     *slog.Logger
+	ledger  automation.Ledger
+	publish func(automation.VenueEvent)
+}
 
 // openTerminals builds every configured terminal, in order.
-func openTerminals(cfgs []TerminalConfig, st *store.Store) ([]automation.Terminal, error) {
+func openTerminals(ctx context.Context, cfgs []TerminalConfig, env terminalEnv) ([]automation.Terminal, error) {
 	var out []automation.Terminal
 	fail := func(err error) ([]automation.Terminal, error) {
 		for _, t := range out {
@@ -27,25 +49,32 @@ func openTerminals(cfgs []TerminalConfig, st *store.Store) ([]automation.Termina
 		return nil, err
 	}
 	for i, c := range cfgs {
-		switch c.Driver {
-		case "sim":
-			opts := sim.DefaultOptions()
-			if err := decodeOptions(c.Options, &opts); err != nil {
-				return fail(fmt.Errorf("terminals[%d] (%s): %w", i, c.Name, err))
-			}
-			t, err := sim.New(c.Name, opts, sim.Deps{Ledger: st})
-			if err != nil {
-				return fail(fmt.Errorf("terminals[%d] (%s): %w", i, c.Name, err))
-			}
-			out = append(out, t)
-		case "":
-			return fail(fmt.Errorf("terminals[%d] (%s): driver is empty; use one of %s", i, c.Name, strings.Join(drivers, ", ")))
-		default:
-			return fail(fmt.Errorf("terminals[%d] (%s): unknown driver %q; use one of %s", i, c.Name, c.Driver, strings.Join(drivers, ", ")))
+		open, ok := openers[c.Driver]
+		switch {
+		case c.Driver == "":
+			return fail(fmt.Errorf("terminals[%d] (%s): driver is empty; use one of %s", i, c.Name, driverNames()))
+		case !ok:
+			return fail(fmt.Errorf("terminals[%d] (%s): unknown driver %q; use one of %s", i, c.Name, c.Driver, driverNames()))
 		}
+		t, err := open(ctx, c.Name, tomlOptions(c.Options), automation.Env{
+			Getenv:  env.getenv,
+			Logger:  env.log.With("terminal", c.Name, "driver", c.Driver),
+			Ledger:  env.ledger,
+			Publish: env.publish,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("terminals[%d] (%s): %w", i, c.Name, err))
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
+
+// tomlOptions are a [terminals.options] table, decoded as strictly as the
+// rest of the file.
+type tomlOptions map[string]any
+
+func (o tomlOptions) Decode(into any) error { return decodeOptions(o, into) }
 
 // decodeOptions decodes a [terminals.options] table into a driver's options
 // as strictly as the rest of the file: an unknown key is named.

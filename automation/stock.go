@@ -1,6 +1,12 @@
 package automation
 
-import "time"
+import (
+	"context"
+	"time"
+)
+
+// The A-share family: a terminal of a stock broker (StockBroker) and the
+// values it deals in.
 
 // The JSON names of these types are the column names a THS (同花顺) terminal
 // shows, so that results look the same whichever driver produced them and
@@ -188,4 +194,43 @@ type ConditionOrder struct {
 type ConditionCancel struct {
 	Code string
 	Side Side
+}
+
+// StockBroker is a terminal of an A-share broker (a THS xiadan client, an
+// easytrader agent, the sim). Every method is called by one lane at a time,
+// never concurrently with another call on the same terminal, but it must
+// honour ctx: when ctx is done the driver returns as soon as it safely can.
+//
+// A driver that lacks a capability returns ErrUnsupported from that method
+// and says false from Supports for the operations that need it.
+type StockBroker interface {
+	Terminal
+
+	// PlaceOrder sends a limit or market order and returns it as the broker
+	// recorded it, with its contract number (合同编号).
+	PlaceOrder(ctx context.Context, req OrderRequest) (Order, error)
+	// CancelOrders cancels the open orders that match and returns them as
+	// they are after the cancel.
+	CancelOrders(ctx context.Context, req CancelRequest) ([]Order, error)
+	// Orders lists today's orders (当日委托), filtered by code when given.
+	Orders(ctx context.Context, code string) ([]Order, error)
+	// OrderHistory lists orders placed within the query's range (历史委托).
+	OrderHistory(ctx context.Context, q HistoryQuery) ([]Order, error)
+	// Funds reports the cash account (资金股份).
+	Funds(ctx context.Context) (Funds, error)
+	// Positions lists the holdings (持仓).
+	Positions(ctx context.Context) ([]Position, error)
+
+	// RepoRates lists the current annualised reverse repo rates.
+	RepoRates(ctx context.Context) ([]RepoRate, error)
+	// LendRepo lends cash through a treasury reverse repo (国债逆回购).
+	LendRepo(ctx context.Context, req RepoRequest) (RepoLoan, error)
+
+	// PlaceConditionOrder sets a condition buy or a stop-loss/stop-profit
+	// order that the broker watches and fires on price.
+	PlaceConditionOrder(ctx context.Context, req ConditionRequest) (ConditionOrder, error)
+	// ConditionOrders lists the condition orders not yet triggered.
+	ConditionOrders(ctx context.Context) ([]ConditionOrder, error)
+	// CancelConditionOrders deletes the watching condition orders that match.
+	CancelConditionOrders(ctx context.Context, req ConditionCancel) ([]ConditionOrder, error)
 }
