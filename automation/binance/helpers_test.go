@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -156,3 +157,5 @@ type tomlOptions string
 func (o tomlOptions) Decode(into any) error {
 	return toml.NewDecoder(bytes.NewReader([]byte(o))).DisallowUnknownFields().Decode(into)
 }
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}

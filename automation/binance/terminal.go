@@ -267,6 +267,11 @@ func (t *Terminal) connectWithBackoff(ctx context.Context) *conn {
 		var refused *keyRefused
 		if errors.As(err, &refused) {
 			t.refuse(refused.msg)
+		}
+		t.mu.Lock()
+		refusedKey = t.revokedMsg != ""
+		t.mu.Unlock()
+		if refusedKey { // refused at logon, or revoked under it
 			attempt = -1
 			continue
 		}
