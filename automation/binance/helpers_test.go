@@ -7,11 +7,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -155,7 +157,18 @@ func (h *harness) limit(qty, price string) automation.PlaceOrderRequest {
 type tomlOptions string
 
 func (o tomlOptions) Decode(into any) error {
-	return toml.NewDecoder(bytes.NewReader([]byte(o))).DisallowUnknownFields().Decode(into)
+	err := toml.NewDecoder(bytes.NewReader([]byte(o))).DisallowUnknownFields().Decode(into)
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var keys []string
+		for _, e := range strict.Errors {
+			keys = append(keys, strings.Join(e.Key(), "."))
+		}
+		return fmt.Errorf("unknown key options.%s", strings.Join(keys, ", options."))
+	}
+	return err
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+func nowFunc() time.Time { return time.Unix(1700000000, 0) }

@@ -62,7 +62,11 @@ func Open(ctx context.Context, name string, raw automation.Options, env automati
 	if err := raw.Decode(&opts); err != nil {
 		return nil, err
 	}
-	return New(name, opts, env)
+	t, err := New(name, opts, env)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return t, nil
 }
 
 // New opens a terminal from decoded options.
