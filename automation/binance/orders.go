@@ -149,10 +149,9 @@ func (t *Terminal) settle(ctx context.Context, req automation.PlaceOrderRequest,
 					Message: fmt.Sprintf("binance has no order with client order id %s: it was not placed (%v)", req.ClientOrderID, cause),
 				}
 			}
-			// Too soon to believe: ask again once the grace is over.
-			if !sleep(ctx, sentAt.Add(settleGrace).Sub(t.clock())) {
-				continue
-			}
+			// Too soon to believe: ask again once the grace is over
+			// (the loop's first check ends it if ctx does first).
+			sleep(ctx, sentAt.Add(settleGrace).Sub(t.clock()))
 			continue
 		}
 		if err == nil {

@@ -111,6 +111,7 @@ type Server struct {
 	noPongDrops int
 	ageCloses   int
 	connWG      sync.WaitGroup
+	closed      bool
 }
 
 type window struct {
@@ -182,6 +183,9 @@ func New(cfg Config) *Server {
 
 // Close drops every connection and stops the peer.
 func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true // no connection is counted in connWG after this
+	s.mu.Unlock()
 	s.DropConnections()
 	s.mu.Lock()
 	for sc := range s.streams {

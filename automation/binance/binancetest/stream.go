@@ -30,6 +30,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 	sc := &streamConn{ws: ws, out: make(chan []byte, 256)}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ws.CloseNow()
+		return
+	}
 	s.streams[sc] = struct{}{}
 	s.connWG.Add(1)
 	s.mu.Unlock()

@@ -60,6 +60,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(1 << 20)
 	c := &peerConn{ws: ws, opened: time.Now(), rateOff: r.URL.Query().Get("returnRateLimits") == "false"}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ws.CloseNow()
+		return
+	}
 	s.accepted++
 	c.seq = s.accepted
 	s.conns[c] = struct{}{}
