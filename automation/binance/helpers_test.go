@@ -64,7 +64,7 @@ type setup struct {
 	ed25519 bool
 }
 
-func newHarness(t *testing.T, s setup) *harness {
+func newHarness(t testing.TB, s setup) *harness {
 	t.Helper()
 	cfg := s.peer
 	cfg.APIKey = testKey
@@ -118,13 +118,13 @@ func newHarness(t *testing.T, s setup) *harness {
 }
 
 // ready waits for the terminal to be ready.
-func (h *harness) ready(t *testing.T) {
+func (h *harness) ready(t testing.TB) {
 	t.Helper()
 	waitFor(t, "state ready", func() bool { return h.term.State() == automation.StateReady })
 }
 
 // waitFor polls cond until it holds; the timeout only guards a failure.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
@@ -137,7 +137,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func (h *harness) cid() string { return fmt.Sprintf("test-%d", h.cids.Add(1)) }
 
-func ctxFor(t *testing.T, d time.Duration) context.Context {
+func ctxFor(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -2,6 +2,8 @@ package binancetest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -46,12 +48,18 @@ type positionKey struct{ symbol, side string }
 
 // engine is guarded by Server.mu.
 type engine struct {
-	symbols   map[string]*Symbol
-	orders    []*Order
-	nextID    int64
-	wallet    decimal.Decimal
-	leverage  int
-	positions map[positionKey]*Position
+	symbols map[string]*Symbol
+	orders  []*Order
+	byID    map[int64]*Order
+	byCID   map[string]*Order // the last order with the client order id
+	resting map[int64]*Order  // the open orders
+	// restingMargin is the initial margin the open orders hold, kept as
+	// they come and go so that placing stays O(1).
+	restingMargin decimal.Decimal
+	nextID        int64
+	wallet        decimal.Decimal
+	leverage      int
+	positions     map[positionKey]*Position
 }
 
 // apiError is a refusal with Binance's code and message.
@@ -69,13 +77,16 @@ func refuse(code int, format string, args ...any) *apiError {
 }
 
 func (e *engine) findOrder(symbol string, id int64, cid string) *Order {
-	for i := len(e.orders) - 1; i >= 0; i-- {
-		o := e.orders[i]
-		if o.Symbol == symbol && ((id != 0 && o.ID == id) || (cid != "" && o.ClientOrderID == cid)) {
-			return o
-		}
+	var o *Order
+	if id != 0 {
+		o = e.byID[id]
+	} else if cid != "" {
+		o = e.byCID[cid]
 	}
-	return nil
+	if o == nil || o.Symbol != symbol {
+		return nil
+	}
+	return o
 }
 
 // place checks an order against the symbol's filters and the account,
@@ -87,10 +98,9 @@ func (e *engine) place(o *Order, now time.Time) (*apiError, []*Order) {
 		return refuse(-1121, "Invalid symbol."), nil
 	}
 	if o.ClientOrderID != "" {
-		for _, x := range e.orders {
-			if x.ClientOrderID == o.ClientOrderID && x.open() {
-				return refuse(-2010, "Duplicate order sent."), nil
-			}
+		// Client order ids are unique among open orders only.
+		if x := e.byCID[o.ClientOrderID]; x != nil && x.open() {
+			return refuse(-2010, "Duplicate order sent."), nil
 		}
 	} else {
 		o.ClientOrderID = fmt.Sprintf("peer%016d", e.nextID+1)
@@ -131,6 +141,7 @@ func (e *engine) place(o *Order, now time.Time) (*apiError, []*Order) {
 	o.Status, o.Updated = "NEW", now
 	o.Executed, o.AvgPrice = decimal.Zero, decimal.Zero
 	e.orders = append(e.orders, o)
+	e.byID[o.ID], e.byCID[o.ClientOrderID] = o, o
 	marketable := o.Type == "MARKET" ||
 		(o.Side == "BUY" && o.Price.GreaterThanOrEqual(sym.Price)) ||
 		(o.Side == "SELL" && o.Price.LessThanOrEqual(sym.Price))
@@ -141,6 +152,8 @@ func (e *engine) place(o *Order, now time.Time) (*apiError, []*Order) {
 		e.fill(o, sym.Price, now)
 	case o.TimeInForce == "IOC" || o.TimeInForce == "FOK":
 		o.Status = "EXPIRED"
+	default:
+		e.rest(o)
 	}
 	return nil, []*Order{o}
 }
@@ -158,6 +171,7 @@ func (e *engine) reduces(o *Order) bool {
 }
 
 func (e *engine) fill(o *Order, price decimal.Decimal, now time.Time) {
+	e.unrest(o)
 	q := o.Quantity.Sub(o.Executed)
 	o.AvgPrice = price
 	o.Executed = o.Quantity
@@ -202,8 +216,10 @@ func (e *engine) setPrice(symbol string, price decimal.Decimal, now time.Time) [
 	}
 	sym.Price = price
 	var changed []*Order
-	for _, o := range e.orders {
-		if !o.open() || o.Symbol != symbol || o.Type != "LIMIT" {
+	ids := slices.Sorted(maps.Keys(e.resting))
+	for _, id := range ids {
+		o := e.resting[id]
+		if o.Symbol != symbol || o.Type != "LIMIT" {
 			continue
 		}
 		if (o.Side == "BUY" && price.LessThanOrEqual(o.Price)) || (o.Side == "SELL" && price.GreaterThanOrEqual(o.Price)) {
@@ -220,6 +236,7 @@ func (e *engine) cancel(symbol string, id int64, cid string, now time.Time) (*Or
 		return nil, refuse(-2011, "Unknown order sent.")
 	}
 	o.Status, o.Updated = "CANCELED", now
+	e.unrest(o)
 	return o, nil
 }
 
@@ -240,10 +257,24 @@ func (e *engine) marginNeeded() decimal.Decimal {
 	for _, p := range e.positions {
 		sum = sum.Add(e.symbols[p.Symbol].Price.Mul(p.Amount.Abs()).Div(lev))
 	}
-	for _, o := range e.orders {
-		if o.open() {
-			sum = sum.Add(o.Price.Mul(o.Quantity.Sub(o.Executed)).Div(lev))
-		}
+	return sum.Add(e.restingMargin)
+}
+
+func (e *engine) orderMargin(o *Order) decimal.Decimal {
+	return o.Price.Mul(o.Quantity.Sub(o.Executed)).Div(decimal.NewFromInt(int64(e.leverage)))
+}
+
+// rest keeps an open order on the book.
+func (e *engine) rest(o *Order) {
+	e.resting[o.ID] = o
+	e.restingMargin = e.restingMargin.Add(e.orderMargin(o))
+}
+
+// unrest takes an order off the book (before its executed quantity
+// changes).
+func (e *engine) unrest(o *Order) {
+	if _, ok := e.resting[o.ID]; ok {
+		delete(e.resting, o.ID)
+		e.restingMargin = e.restingMargin.Sub(e.orderMargin(o))
 	}
-	return sum
 }

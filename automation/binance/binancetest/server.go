@@ -162,10 +162,14 @@ func New(cfg Config) *Server {
 		streams:     map[*streamConn]struct{}{},
 		windows:     map[int]*window{},
 		eng: engine{
-			symbols:   map[string]*Symbol{},
-			wallet:    cfg.Balance,
-			leverage:  cfg.Leverage,
-			positions: map[positionKey]*Position{},
+			symbols:       map[string]*Symbol{},
+			byID:          map[int64]*Order{},
+			byCID:         map[string]*Order{},
+			resting:       map[int64]*Order{},
+			restingMargin: decimal.Zero,
+			wallet:        cfg.Balance,
+			leverage:      cfg.Leverage,
+			positions:     map[positionKey]*Position{},
 		},
 	}
 	for _, sym := range cfg.Symbols {
