@@ -53,7 +53,7 @@ request_timeout = "5s"
 
 // startBrokerdEnv is startBrokerdWith with an environment for the
 // terminals' secrets; it also returns the journal's directory.
-func startBrokerdEnv(t *testing.T, config func(dir string) string, env map[string]string) (base, dir string, logs *lockedBuffer, stop func() error) {
+func startBrokerdEnv(t testing.TB, config func(dir string) string, env map[string]string) (base, dir string, logs *lockedBuffer, stop func() error) {
 	t.Helper()
 	dir = t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
