@@ -210,6 +210,9 @@ func TestNoSecretInLogs(t *testing.T) {
 	h.ready(t)
 	h.term.Assets(ctx)
 	h.term.Positions(ctx, "")
+	if _, err := h.term.OpenOrders(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "the stream after the reconnect", func() bool { return h.peer.Stats().Streams == 1 && len(h.peer.ListenKeys()) > 0 })
 	h.term.Close()
 

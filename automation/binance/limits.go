@@ -19,6 +19,8 @@ var costs = map[string]cost{
 	"account.position":     {weight: 5},
 	"userDataStream.start": {weight: 1},
 	"userDataStream.ping":  {weight: 1},
+	"openOrders":           {weight: 1},  // GET /fapi/v1/openOrders with a symbol
+	"openOrders.all":       {weight: 40}, // and without
 }
 
 func costOf(method string) cost {

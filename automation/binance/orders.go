@@ -279,9 +279,3 @@ func (t *Terminal) CancelOrder(ctx context.Context, ref automation.OrderRef) (au
 	}
 	return o, nil
 }
-
-// OpenOrders is not in Binance's futures WebSocket API (REST only): the
-// terminal does not support open_orders.
-func (t *Terminal) OpenOrders(ctx context.Context, symbol string) ([]automation.ExchangeOrder, error) {
-	return nil, automation.ErrUnsupported
-}

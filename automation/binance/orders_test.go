@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/automation/binance/binancetest"
 )
 
 func TestPlaceQueryCancel(t *testing.T) {
@@ -77,4 +78,42 @@ func venueCode(err error) string {
 		return e.VenueCode
 	}
 	return ""
+}
+
+// TestOpenOrders reads the open orders over signed REST, with both keys.
+func TestOpenOrders(t *testing.T) {
+	for _, ed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "hmac", true: "ed25519"}[ed], func(t *testing.T) {
+			h := newHarness(t, setup{ed25519: ed, peer: binancetest.Config{ClockOffset: 90 * time.Second}})
+			h.ready(t)
+			ctx := ctxFor(t, 10*time.Second)
+			if !h.term.Supports(automation.OpOpenOrders) {
+				t.Fatal("open_orders not supported")
+			}
+			a, err := h.term.PlaceOrder(ctx, h.limit("0.010", "40000.0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := h.term.PlaceOrder(ctx, h.limit("0.010", "41000.0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.term.CancelOrder(ctx, automation.OrderRef{Symbol: "BTCUSDT", OrderID: a.OrderID}); err != nil {
+				t.Fatal(err)
+			}
+			for _, symbol := range []string{"BTCUSDT", ""} {
+				open, err := h.term.OpenOrders(ctx, symbol)
+				if err != nil || len(open) != 1 || open[0].OrderID != b.OrderID || !open[0].Price.Equal(d("41000")) {
+					t.Fatalf("open orders of %q: %+v, %v", symbol, open, err)
+				}
+			}
+			if _, err := h.term.OpenOrders(ctx, "btc usdt"); automation.CodeOf(err) != automation.CodeRejected {
+				t.Errorf("bad symbol: %v", err)
+			}
+			h.peer.RevokeKey()
+			if _, err := h.term.OpenOrders(ctx, "BTCUSDT"); venueCode(err) != "-2015" {
+				t.Errorf("revoked key: %v", err)
+			}
+		})
+	}
 }

@@ -124,7 +124,7 @@ func (t *Terminal) State() automation.State { return t.state.Load().(automation.
 
 func (t *Terminal) Supports(op string) bool {
 	switch op {
-	case automation.OpPlaceOrder, automation.OpCancelOrder, automation.OpOrderStatus,
+	case automation.OpPlaceOrder, automation.OpCancelOrder, automation.OpOrderStatus, automation.OpOpenOrders,
 		automation.OpAsset, automation.OpPosition, automation.OpSymbolInfo:
 		return true
 	}

@@ -185,6 +185,10 @@ func TestEndToEndBinance(t *testing.T) {
 	if ok, d, _ := status.result(); !ok || d["order_id"] != orderID {
 		t.Fatalf("order_status: %v", status.body)
 	}
+	open := api.submit("open_orders", "", map[string]any{"symbol": "BTCUSDT"})
+	if ok, d, _ := open.result(); !ok || d["count"] != float64(1) || !strings.Contains(mustJSON(t, d), orderID) {
+		t.Fatalf("open_orders: %v", open.body)
+	}
 	cancel := api.submit("cancel_order", "", map[string]any{"symbol": "BTCUSDT", "order_id": orderID})
 	if ok, d, _ := cancel.result(); !ok || d["status"] != "CANCELED" {
 		t.Fatalf("cancel_order: %v", cancel.body)

@@ -1,7 +1,8 @@
 // Package binancetest is a local Binance USDⓈ-M futures peer for tests:
-// the WebSocket API (/ws-fapi/v1), the two public REST endpoints the
-// driver reads (/fapi/v1/time, /fapi/v1/exchangeInfo) and the user data
-// stream (/ws/<listenKey>), written from seeds/002 and REFERENCE.md.
+// the WebSocket API (/ws-fapi/v1), the REST endpoints the driver reads
+// (/fapi/v1/time, /fapi/v1/exchangeInfo, the signed /fapi/v1/openOrders)
+// and the user data stream (/ws/<listenKey>), written from seeds/002 and
+// REFERENCE.md.
 //
 // It verifies what a real Binance verifies — HMAC-SHA256 and Ed25519
 // signatures over the sorted raw parameters, session.logon, timestamps
@@ -179,6 +180,7 @@ func New(cfg Config) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /fapi/v1/time", s.handleTime)
 	mux.HandleFunc("GET /fapi/v1/exchangeInfo", s.handleExchangeInfo)
+	mux.HandleFunc("GET /fapi/v1/openOrders", s.handleOpenOrders)
 	mux.HandleFunc("GET /ws-fapi/v1", s.handleWS)
 	mux.HandleFunc("GET /ws/{listenKey}", s.handleStream)
 	s.http = httptest.NewServer(mux)

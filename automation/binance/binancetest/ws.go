@@ -255,6 +255,8 @@ func costOf(method string) cost {
 	switch method {
 	case "order.place":
 		return cost{0, 1}
+	case "openOrders.all":
+		return cost{40, 0}
 	case "session.logon", "session.status", "session.logout":
 		return cost{2, 0}
 	case "account.balance", "v2/account.balance", "account.position", "v2/account.position", "account.status", "v2/account.status":
