@@ -206,6 +206,10 @@ func (t *Terminal) broadcast() {
 // connection is the connection to send on, waiting for one until ctx ends;
 // the error is not_connected (nothing was sent).
 func (t *Terminal) connection(ctx context.Context) (*conn, error) {
+	// Wait out a reconnect, but not a whole outage: at most
+	// request_timeout.
+	limit := time.NewTimer(time.Duration(t.opts.RequestTimeout))
+	defer limit.Stop()
 	for {
 		t.mu.Lock()
 		c, ch, revoked := t.cur, t.changed, t.revokedMsg
@@ -220,6 +224,8 @@ func (t *Terminal) connection(ctx context.Context) (*conn, error) {
 		case <-ch:
 		case <-ctx.Done():
 			return nil, automation.NotConnected("binance is not connected (%s): nothing was sent", t.State())
+		case <-limit.C:
+			return nil, automation.NotConnected("binance is not connected (%s) after %s: nothing was sent", t.State(), time.Duration(t.opts.RequestTimeout))
 		case <-t.life.Done():
 			return nil, automation.NotConnected("the binance terminal is closed: nothing was sent")
 		}
@@ -232,22 +238,45 @@ func (t *Terminal) connection(ctx context.Context) (*conn, error) {
 func (t *Terminal) supervise(ctx context.Context) {
 	defer t.wg.Done()
 	var c *conn
+	flaps := 0 // connections in a row that dropped young
 	for ctx.Err() == nil {
 		if c == nil {
-			if c = t.connectWithBackoff(ctx); c == nil {
+			if c = t.connectWithBackoff(ctx, flaps); c == nil {
 				return
 			}
 		}
 		t.install(c)
-		c = t.serve(ctx, c)
+		next, dropped := t.serve(ctx, c)
+		switch {
+		case dropped && time.Since(c.born) < flapAge:
+			flaps++
+		default:
+			flaps = 0
+		}
+		c = next
 	}
 }
+
+// flapAge: a connection that drops younger than this counts as a flap,
+// and the next connect backs off as after a failed one (a server that
+// accepts and drops at once must not be hammered).
+const flapAge = 10 * time.Second
 
 // connectWithBackoff connects, waiting ever longer (with jitter) between
 // failed attempts; a refused key stops it until Reconnect. Nil when ctx
 // ended.
-func (t *Terminal) connectWithBackoff(ctx context.Context) *conn {
-	for attempt := 0; ; attempt++ {
+func (t *Terminal) connectWithBackoff(ctx context.Context, flaps int) *conn {
+	if flaps > 0 {
+		wait := backoff(flaps - 1)
+		t.log.Info("binance connection dropped young; waiting before reconnecting", "flaps", flaps, "retry_in", wait.Round(time.Millisecond))
+		select {
+		case <-time.After(wait):
+		case <-t.reconnect:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	for attempt := flaps; ; attempt++ {
 		t.mu.Lock()
 		refusedKey := t.revokedMsg != ""
 		t.mu.Unlock()
@@ -335,8 +364,9 @@ func (t *Terminal) install(c *conn) {
 // serve waits until c must go: it dropped, it reached max_connection_age,
 // Reconnect asked, or ctx ended. At the age limit a new connection is
 // opened first and returned, and c is closed once its requests in flight
-// are answered: nothing is lost to the planned switch.
-func (t *Terminal) serve(ctx context.Context, c *conn) *conn {
+// are answered: nothing is lost to the planned switch. It also reports
+// whether c dropped (rather than was let go).
+func (t *Terminal) serve(ctx context.Context, c *conn) (*conn, bool) {
 	age := time.NewTimer(time.Duration(t.opts.MaxConnectionAge) - time.Since(c.born))
 	defer age.Stop()
 	select {
@@ -346,14 +376,16 @@ func (t *Terminal) serve(ctx context.Context, c *conn) *conn {
 			t.log.Warn("binance connection dropped; reconnecting", "conn", c.seq, "err", c.reason())
 			t.setState(automation.StateReconnecting)
 		}
-		return nil
+		return nil, true
 	case <-age.C:
 		t.log.Info("binance connection reached max_connection_age; replacing it", "conn", c.seq)
 		next, err := t.connect(ctx)
 		if err != nil {
+			dropped := false
 			t.log.Warn("binance could not open the replacement connection; keeping the old one until it drops", "err", err)
 			select {
 			case <-c.done:
+				dropped = true
 			case <-ctx.Done():
 			case <-t.reconnect:
 			}
@@ -361,23 +393,23 @@ func (t *Terminal) serve(ctx context.Context, c *conn) *conn {
 			c.fail(errors.New("replaced"))
 			<-c.done
 			t.setState(automation.StateReconnecting)
-			return nil
+			return nil, dropped
 		}
 		t.wg.Add(1)
 		go t.drain(c)
-		return next
+		return next, false
 	case <-t.reconnect:
 		t.log.Info("binance reconnect asked", "conn", c.seq)
 		t.uninstall(c)
 		c.fail(errors.New("reconnect asked"))
 		<-c.done
 		t.setState(automation.StateReconnecting)
-		return nil
+		return nil, false
 	case <-ctx.Done():
 		t.uninstall(c)
 		c.fail(errors.New("the terminal is closed"))
 		<-c.done
-		return nil
+		return nil, false
 	}
 }
 
