@@ -120,16 +120,41 @@ func placeParams(req automation.PlaceOrderRequest) (params, error) {
 
 // settle finds out what became of an order whose answer was lost, by
 // asking Binance for it by its client order id. It never sends the order
-// again.
+// again. When ctx ends before Binance could be asked, the outcome is
+// unknown and the asking goes on in the background (settleLater).
 func (t *Terminal) settle(ctx context.Context, req automation.PlaceOrderRequest, sentAt time.Time, cause error) (automation.ExchangeOrder, error) {
 	t.log.Warn("binance order answer lost; looking it up by client order id", "client_order_id", req.ClientOrderID, "cause", cause)
+	o, found, err := t.lookup(ctx, req, sentAt)
+	switch {
+	case err != nil:
+		t.settleLater(req, sentAt)
+		return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause, "binance could not be asked about client order id %s (%v); the order may or may not be placed: the lookup goes on", req.ClientOrderID, err)
+	case found:
+		return o, nil
+	}
+	return automation.ExchangeOrder{}, &automation.Error{
+		Code: automation.CodeRejected, VenueCode: "-2013", Err: automation.ErrNoSuchOrder,
+		Message: fmt.Sprintf("binance has no order with client order id %s: it was not placed (%v)", req.ClientOrderID, cause),
+	}
+}
+
+// lookup asks Binance for the order by its client order id until it
+// answers: found, or confirmed absent (found false). The error says it
+// could not be asked: ctx ended, or the key is refused.
+func (t *Terminal) lookup(ctx context.Context, req automation.PlaceOrderRequest, sentAt time.Time) (automation.ExchangeOrder, bool, error) {
 	for attempt := 0; ; attempt++ {
-		if ctx.Err() != nil {
-			return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause, "binance could not be asked about client order id %s before the deadline; the order may or may not be placed", req.ClientOrderID)
+		if err := ctx.Err(); err != nil {
+			return automation.ExchangeOrder{}, false, err
+		}
+		if t.revoked() {
+			return automation.ExchangeOrder{}, false, errors.New("binance refuses the API key")
+		}
+		if t.life.Err() != nil {
+			return automation.ExchangeOrder{}, false, errors.New("the terminal is closed")
 		}
 		c, err := t.connection(ctx)
 		if err != nil {
-			return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause, "binance could not be asked about client order id %s (%v); the order may or may not be placed", req.ClientOrderID, err)
+			continue // the loop's checks end it; connection waited already
 		}
 		askedAt := t.clock()
 		a, err := t.roundTrip(ctx, c, "order.status", params{"symbol": req.Symbol, "origClientOrderId": req.ClientOrderID}, signed, time.Duration(t.opts.RequestTimeout))
@@ -137,17 +162,14 @@ func (t *Terminal) settle(ctx context.Context, req automation.PlaceOrderRequest,
 			o, derr := decodeOrder(a.Result)
 			if derr == nil {
 				t.log.Info("binance order settled: found", "client_order_id", req.ClientOrderID, "order_id", o.OrderID, "status", o.Status)
-				return o, nil
+				return o, true, nil
 			}
 			err = derr
 		}
 		if err == nil && a.Error.Code == -2013 {
 			if askedAt.Sub(sentAt) >= settleGrace {
 				t.log.Info("binance order settled: not placed", "client_order_id", req.ClientOrderID)
-				return automation.ExchangeOrder{}, &automation.Error{
-					Code: automation.CodeRejected, VenueCode: "-2013", Err: automation.ErrNoSuchOrder,
-					Message: fmt.Sprintf("binance has no order with client order id %s: it was not placed (%v)", req.ClientOrderID, cause),
-				}
+				return automation.ExchangeOrder{}, false, nil
 			}
 			// Too soon to believe: ask again once the grace is over
 			// (the loop's first check ends it if ctx does first).
@@ -165,6 +187,49 @@ func (t *Terminal) settle(ctx context.Context, req automation.PlaceOrderRequest,
 		t.log.Debug("binance order lookup failed; asking again", "client_order_id", req.ClientOrderID, "err", err, "retry_in", wait)
 		sleep(ctx, wait)
 	}
+}
+
+// settleLaterFor bounds the background lookup of an unknown outcome.
+const settleLaterFor = time.Hour
+
+// Settlement is the data of a venue event of kind "settled": what Binance
+// said, after the operation ended outcome_unknown, about the order sent
+// under ClientOrderID. Found false means confirmed absent (not placed).
+type Settlement struct {
+	ClientOrderID string                    `json:"client_order_id"`
+	Symbol        string                    `json:"symbol"`
+	Found         bool                      `json:"found"`
+	Order         *automation.ExchangeOrder `json:"order,omitempty"`
+	SettledAt     time.Time                 `json:"settled_at"`
+}
+
+// settleLater goes on asking about an unknown outcome after its operation
+// ended, until Binance answers, the terminal closes or settleLaterFor
+// passes, and reports the answer as a venue event of kind "settled".
+func (t *Terminal) settleLater(req automation.PlaceOrderRequest, sentAt time.Time) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		ctx, cancel := context.WithTimeout(t.life, settleLaterFor)
+		defer cancel()
+		for {
+			o, found, err := t.lookup(ctx, req, sentAt)
+			if err != nil {
+				if ctx.Err() != nil {
+					t.log.Warn("binance order still unknown; no longer asking", "client_order_id", req.ClientOrderID)
+					return
+				}
+				sleep(ctx, 5*time.Second) // the key is refused: wait for a Reconnect
+				continue
+			}
+			st := Settlement{ClientOrderID: req.ClientOrderID, Symbol: req.Symbol, Found: found, SettledAt: t.clock().UTC()}
+			if found {
+				st.Order = &o
+			}
+			t.env.Emit(automation.VenueEvent{Terminal: t.name, Kind: "settled", Data: st, At: st.SettledAt})
+			return
+		}
+	}()
 }
 
 // duplicate handles -2010 (and -4116) on order.place. Binance refused
