@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -293,5 +295,33 @@ func TestSymbolRules(t *testing.T) {
 	}
 	if _, err := h.term.SymbolInfo(ctxFor(t, 5*time.Second), "NOPE"); venueCode(err) != "-1121" {
 		t.Errorf("unknown symbol: %v", err)
+	}
+}
+
+// TestCloseEndsEveryGoroutine: a session with the stream, a drop and a
+// settled lost answer, then Close: the goroutines go back to what they
+// were.
+func TestCloseEndsEveryGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		h := newHarness(t, setup{})
+		h.ready(t)
+		waitFor(t, "the user data stream", func() bool { return h.peer.Stats().Streams == 1 })
+		h.peer.Inject(binancetest.Fault{Method: "order.place", Kind: binancetest.FaultDropAfter})
+		if _, err := h.term.PlaceOrder(ctxFor(t, 10*time.Second), h.limit("0.010", "40000.0")); err != nil {
+			t.Fatal(err)
+		}
+		h.term.Close()
+		h.peer.Close()
+	}()
+	http.DefaultClient.CloseIdleConnections()
+	httpClient.CloseIdleConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -177,6 +177,7 @@ func (t *Terminal) Close() error {
 	t.closeOnce.Do(func() {
 		t.stop()
 		t.wg.Wait()
+		t.rest.client.CloseIdleConnections()
 		t.setState(automation.StateDisconnected)
 	})
 	return nil

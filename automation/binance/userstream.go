@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,8 +27,12 @@ const listenKeyPing = 30 * time.Minute
 func (t *Terminal) userStream(c *conn) {
 	defer t.wg.Done()
 	ctx, cancel := context.WithCancel(t.life)
+	var watch sync.WaitGroup
+	defer watch.Wait()
 	defer cancel()
-	go func() {
+	watch.Add(1)
+	go func() { // the stream lives as long as its connection
+		defer watch.Done()
 		select {
 		case <-c.done:
 			cancel()
@@ -80,8 +85,12 @@ func (t *Terminal) followStream(ctx context.Context, c *conn, key string) error 
 	ws.SetReadLimit(1 << 20)
 	t.log.Info("binance user data stream started", "conn", c.seq)
 	sctx, stop := context.WithCancel(ctx)
+	var pinger sync.WaitGroup
+	defer pinger.Wait()
 	defer stop()
+	pinger.Add(1)
 	go func() { // keep the listen key alive while the stream is read
+		defer pinger.Done()
 		tick := time.NewTicker(listenKeyPing)
 		defer tick.Stop()
 		for {
