@@ -274,3 +274,61 @@ func TestEndToEndBinance(t *testing.T) {
 		}
 	}
 }
+
+// The venue's rate limits through brokerd: the order that would break
+// Binance's ORDERS limit fails rate_limited without reaching Binance, and
+// a dropped connection is reconnected under the API without losing an
+// order.
+func TestEndToEndBinanceLimitsAndDrops(t *testing.T) {
+	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Secret: binanceE2ESecret, RateLimits: []binancetest.RateLimit{
+		{Type: "REQUEST_WEIGHT", Interval: "MINUTE", IntervalNum: 1, Limit: 2400},
+		{Type: "ORDERS", Interval: "MINUTE", IntervalNum: 1, Limit: 3},
+	}})
+	defer peer.Close()
+	base, _, logs, _ := startBrokerdEnv(t, binanceConfig(peer), map[string]string{
+		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
+	})
+	api := client{t: t, base: base, key: e2eKey}
+	waitBinanceReady(t, base, logs)
+	// Start in a fresh minute window, with time for four orders.
+	for time.Now().Second() > 50 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	order := map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.0"}
+	for i := range 2 {
+		if ok, _, _ := api.submit("place_order", fmt.Sprint("lim-", i), order).result(); !ok {
+			t.Fatalf("order %d failed", i)
+		}
+	}
+	peer.DropConnections()
+	if ok, d, _ := api.submit("place_order", "lim-2", order).result(); !ok || d["client_order_id"] != "lim-2" {
+		t.Fatalf("order after a drop failed")
+	}
+	held := api.submit("place_order", "lim-3", order)
+	if ok, _, code := held.result(); ok || code != "rate_limited" {
+		t.Fatalf("fourth order in the minute: %v", held.body)
+	}
+	if n := peer.PlaceCount("lim-3"); n != 0 {
+		t.Errorf("the held order reached Binance %d times", n)
+	}
+	if s := peer.Stats(); s.Answered429 != 0 || s.Answered418 != 0 {
+		t.Errorf("peer stats %+v", s)
+	}
+}
+
+// waitBinanceReady waits for the binance terminal to be ready.
+func waitBinanceReady(t *testing.T, base string, logs *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		h := client{t: t, base: base}.do("GET", "/api/v1/system/health", nil)
+		terms, _ := h.data()["components"].(map[string]any)["terminals"].(map[string]any)
+		if terms["binance"] == "ready" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binance not ready: %v\n%s", h.body, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
