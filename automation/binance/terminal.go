@@ -48,9 +48,10 @@ type Terminal struct {
 }
 
 var (
-	_ automation.Exchange    = (*Terminal)(nil)
-	_ automation.SymbolRules = (*Terminal)(nil)
-	_ automation.Throttler   = (*Terminal)(nil)
+	_ automation.Exchange       = (*Terminal)(nil)
+	_ automation.SymbolRules    = (*Terminal)(nil)
+	_ automation.Throttler      = (*Terminal)(nil)
+	_ automation.PositionCloser = (*Terminal)(nil)
 )
 
 // Open is the driver's automation.Opener. It checks the options and reads
@@ -126,7 +127,7 @@ func (t *Terminal) State() automation.State { return t.state.Load().(automation.
 func (t *Terminal) Supports(op string) bool {
 	switch op {
 	case automation.OpPlaceOrder, automation.OpCancelOrder, automation.OpOrderStatus, automation.OpOpenOrders,
-		automation.OpAsset, automation.OpPosition, automation.OpSymbolInfo:
+		automation.OpAsset, automation.OpPosition, automation.OpSymbolInfo, automation.OpClosePosition:
 		return true
 	}
 	return false
