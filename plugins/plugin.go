@@ -201,7 +201,7 @@ func (p Params) given(name string) bool {
 
 // ErrUnknownOperation is returned (wrapped with the name) for an operation
 // no plugin implements.
-var ErrUnknownOperation = &automation.Error{Code: "unknown_operation", Message: "unknown operation"}
+var ErrUnknownOperation = &automation.Error{Code: automation.CodeUnknownOperation, Message: "unknown operation"}
 
 // ValidationError is the error for parameters that do not pass their
 // schema; it lists every bad field.
@@ -219,7 +219,7 @@ func (e *ValidationError) Error() string {
 }
 
 // ErrorCode makes the queue and the server report invalid_params.
-func (e *ValidationError) ErrorCode() string { return "invalid_params" }
+func (e *ValidationError) ErrorCode() string { return string(automation.CodeInvalidParams) }
 
 // Registry knows every plugin by name. It is read-only once built and safe
 // for concurrent use.
