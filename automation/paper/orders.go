@@ -294,6 +294,7 @@ func (t *Terminal) SetQuote(ctx context.Context, symbol string, price decimal.De
 		return reject("", "%v", err)
 	}
 	now := t.now()
+	t.pruneRecent(now)
 	t.rules[symbol] = info
 	t.st.Quotes[symbol] = price
 	t.changed = true

@@ -174,7 +174,9 @@ func run[T any](ctx context.Context, t *Terminal, op string, act func(now time.T
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	res, err := act(t.now())
+	now := t.now()
+	t.pruneRecent(now)
+	res, err := act(now)
 	if err != nil {
 		if t.changed {
 			t.rollback()
