@@ -214,3 +214,5 @@ func wantDecimal(t testing.TB, what string, got decimal.Decimal, want string) {
 		t.Errorf("%s = %s, want %s", what, got, want)
 	}
 }
+
+func envWithoutLedger() automation.Env { return automation.Env{} }

@@ -186,7 +186,7 @@ func TestRestingOrdersFillOnSetQuote(t *testing.T) {
 	p := r.position(t, "BTCUSDT")
 	wantDecimal(t, "quantity", p.Quantity, "0.030")
 	wantDecimal(t, "entry", p.EntryPrice, "63333.33333333") // (640 + 1260) / 0.03
-	wantDecimal(t, "unrealised", p.UnrealizedPnL, "-40")     // 0.03 × 62000 − 1900
+	wantDecimal(t, "unrealised", p.UnrealizedPnL, "-40")    // 0.03 × 62000 − 1900
 	// Fees at the maker rate: (640 + 1260) × 0.0002 = 0.38.
 	bal, _ := r.balance(t, "USDT")
 	wantDecimal(t, "balance", bal, "99999.62")
