@@ -120,6 +120,14 @@ func (t *Terminal) load(ctx context.Context) error {
 	if fresh {
 		st = newState(t.cfg)
 	}
+	// Quotes of symbols added to the options since the account was
+	// opened; the ledger's prices win over the options'.
+	for symbol, q := range t.cfg.Quotes {
+		if _, ok := st.Quotes[symbol]; !ok {
+			st.Quotes[symbol] = q
+			t.changed = true
+		}
+	}
 	for _, symbol := range st.symbolsOf() {
 		if _, ok := t.rules[symbol]; ok {
 			continue
@@ -129,14 +137,6 @@ func (t *Terminal) load(ctx context.Context) error {
 			return fmt.Errorf("paper %s: the ledger holds %s, whose rules are not known: %v; add it to the symbols option", t.name, symbol, err)
 		}
 		t.rules[symbol] = info
-	}
-	// Quotes of symbols added to the options since the account was
-	// opened; the ledger's prices win over the options'.
-	for symbol, q := range t.cfg.Quotes {
-		if _, ok := st.Quotes[symbol]; !ok {
-			st.Quotes[symbol] = q
-			t.changed = true
-		}
 	}
 	t.st = st
 	body, err := json.Marshal(st)

@@ -510,3 +510,28 @@ func TestViews(t *testing.T) {
 		t.Errorf("open orders of an unlisted symbol: %v", err)
 	}
 }
+
+// A configured symbol without a quote takes LIMIT orders, which rest
+// until its first quote; a MARKET order has nothing to fill at.
+func TestUnquotedSymbol(t *testing.T) {
+	r := open(t, standard+"[symbols.SOLUSDT]\nquantity_step = \"1\"\nmin_quantity = \"1\"\n", nil)
+	_, err := r.PlaceOrder(ctx, market("SOLUSDT", buy, "1"))
+	wantCode(t, err, automation.CodeRejected, "")
+	if !strings.Contains(err.Error(), "SOLUSDT has no quote yet") {
+		t.Errorf("error %q", err)
+	}
+	ioc := limit("SOLUSDT", buy, "1", "150.00")
+	ioc.TimeInForce = automation.IOC
+	if o := r.mustPlace(t, ioc); o.Status != automation.StatusExpired {
+		t.Errorf("IOC without a quote: %+v", o)
+	}
+	gtc := r.mustPlace(t, limit("SOLUSDT", buy, "2", "150.00"))
+	if gtc.Status != automation.StatusNew {
+		t.Errorf("GTC without a quote: %+v", gtc)
+	}
+	r.mustQuote(t, "SOLUSDT", "149.50")
+	if o, _ := r.OrderStatus(ctx, automation.OrderRef{OrderID: gtc.OrderID}); o.Status != automation.StatusFilled || !o.AvgPrice.Equal(d("150")) {
+		t.Errorf("after the first quote: %+v", o)
+	}
+	wantDecimal(t, "SOLUSDT", r.position(t, "SOLUSDT").Quantity, "2")
+}
