@@ -195,7 +195,7 @@ func (r *rig) position(t testing.TB, symbol string) automation.ExchangePosition 
 
 // wantCode fails unless err carries code and, when venueCode is set,
 // that venue code.
-func wantCode(t testing.TB, err error, code, venueCode string) {
+func wantCode(t testing.TB, err error, code automation.Code, venueCode string) {
 	t.Helper()
 	if got := automation.CodeOf(err); err == nil || got != code {
 		t.Fatalf("error %v (code %s), want code %s", err, got, code)

@@ -56,7 +56,7 @@ func TestLatencyHonoursContext(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		end  func(cancel context.CancelCauseFunc)
-		code string
+		code automation.Code
 	}{
 		{"cancelled", func(cancel context.CancelCauseFunc) { cancel(errors.New("shutdown")) }, automation.CodeInterrupted},
 		{"deadline", func(cancel context.CancelCauseFunc) { cancel(context.DeadlineExceeded) }, automation.CodeTimeout},
