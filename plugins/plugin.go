@@ -309,13 +309,16 @@ func (r *Registry) Validate(name string, raw json.RawMessage, t automation.Termi
 // the plugin exists, drives terminals of t's kind, and t's driver says yes.
 func (r *Registry) Supported(name string, t automation.Terminal) bool {
 	p, ok := r.plugins[name]
-	if !ok || t == nil {
+	return ok && p.Supports(t)
+}
+
+// Supports reports whether terminal t can carry p out: p drives terminals
+// of t's kind, and t's driver says yes.
+func (p *Plugin) Supports(t automation.Terminal) bool {
+	if t == nil || (p.Accepts != nil && !p.Accepts(t)) {
 		return false
 	}
-	if p.Accepts != nil && !p.Accepts(t) {
-		return false
-	}
-	return t.Supports(name)
+	return t.Supports(p.Name)
 }
 
 // ExecOptions carries what an execution may need beyond its params.
@@ -342,13 +345,19 @@ func (r *Registry) ExecuteWith(ctx context.Context, t automation.Terminal, name 
 	if !ok {
 		return Result{}, r.unknown(name)
 	}
-	if !r.Supported(name, t) {
+	if !p.Supports(t) {
 		return Result{}, unsupported(t, name)
 	}
 	params, errs := p.Validate(raw)
 	if len(errs) > 0 {
 		return Result{}, &ValidationError{Operation: name, Fields: errs}
 	}
+	return r.Run(ctx, t, p, params, opts)
+}
+
+// Run carries out plugin p on terminal t with params it validated (at
+// submit, by ValidateFor), without checking them again.
+func (r *Registry) Run(ctx context.Context, t automation.Terminal, p *Plugin, params Params, opts ExecOptions) (Result, error) {
 	// Nothing is sent once the caller has given up, and the error says so:
 	// a bare context error would read as "outcome unknown" for an order.
 	if ctx.Err() != nil {

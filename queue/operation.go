@@ -85,6 +85,13 @@ type Operation struct {
 
 	// Seq orders submissions: FIFO within a priority, across restarts.
 	Seq uint64 `json:"seq"`
+
+	// Prepared is what the submitter validated Params into, handed to the
+	// executor as it was, so that a submit is validated once. It is not
+	// journaled: an operation recovered after a restart has none, and its
+	// executor reads Params again. The queue drops it once the operation
+	// has finished.
+	Prepared any `json:"-"`
 }
 
 // Result is what an executor returns for an operation that ran.
@@ -106,6 +113,9 @@ type Request struct {
 	ExpireAfter    time.Duration
 	SideEffect     bool
 	IdempotencyKey string
+	// Prepared, if set, is Params as the submitter validated them; the
+	// executor gets it in Operation.Prepared (see there).
+	Prepared any
 }
 
 // Submitted answers a Submit.

@@ -239,6 +239,7 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 			IdempotencyKey: req.IdempotencyKey,
 			PayloadHash:    hash,
 			Seq:            q.seq,
+			Prepared:       req.Prepared,
 		},
 	}
 	if req.ExpireAfter > 0 {
@@ -464,6 +465,7 @@ func (q *Queue) beginSettle(e *entry, status Status, code, msg string, res Resul
 	final.Result = res.Data
 	final.Message = res.Message
 	final.FinishedAt = q.clock.Now()
+	final.Prepared = nil // the executor is done with it
 	return final
 }
 

@@ -17,7 +17,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,15 +45,13 @@ type Queue interface {
 	Exclusive(ctx context.Context, terminal string, fn func(ctx context.Context) error) error
 }
 
-// Operations is the plugin registry: it knows every operation, validates
-// its parameters at submit and says which terminal can carry it out.
+// Operations is the plugin registry: it knows every operation and says
+// which terminal can carry it out; a submit validates its parameters with
+// the plugin it looked up (Plugin.ValidateFor), once.
 type Operations interface {
 	Lookup(name string) (*plugins.Plugin, bool)
 	// Names lists the operations in registration order.
 	Names() []string
-	// Validate checks raw parameters against the operation's schema and
-	// returns them with defaults filled in, or every bad field.
-	Validate(name string, raw json.RawMessage, t automation.Terminal) (plugins.Params, []plugins.FieldError, error)
 	// Supported reports whether terminal t can carry out the operation.
 	Supported(name string, t automation.Terminal) bool
 	// Describe gives every operation's schema and example, by name.

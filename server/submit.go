@@ -78,10 +78,7 @@ func (s *Server) submit(c *gin.Context) {
 	var params plugins.Params
 	if !slices.ContainsFunc(errs, func(e fieldError) bool { return e.Field == "body" || e.Field == "params" }) {
 		var paramErrs []plugins.FieldError
-		if params, paramErrs, err = s.ops.Validate(name, body.params, s.terminals[terminal]); err != nil {
-			s.internal(c, "validate parameters", err)
-			return
-		}
+		params, paramErrs = plugin.ValidateFor(body.params, s.terminals[terminal])
 		for _, pe := range paramErrs {
 			errs = append(errs, fieldError{Field: paramField(pe.Field), Reason: pe.Reason})
 		}
@@ -91,7 +88,7 @@ func (s *Server) submit(c *gin.Context) {
 		return
 	}
 	t := s.terminals[terminal]
-	if !s.ops.Supported(name, t) {
+	if !plugin.Supports(t) {
 		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) does not support %s: choose another terminal with \"terminal\"; GET /api/v1/operations/ lists which support it",
 			terminal, t.Driver(), name), nil)
 		return
@@ -118,6 +115,7 @@ func (s *Server) submit(c *gin.Context) {
 		ExpireAfter:    body.expireAfter,
 		SideEffect:     plugin.SideEffect,
 		IdempotencyKey: key,
+		Prepared:       params,
 	})
 	if err != nil {
 		s.submitFailed(c, sub, err)

@@ -16,8 +16,9 @@ func TestShippedConfigLoads(t *testing.T) {
 	if cfg.API.Host != "127.0.0.1" || cfg.API.Port != 7648 {
 		t.Errorf("api = %s:%d, want 127.0.0.1:7648", cfg.API.Host, cfg.API.Port)
 	}
-	if len(cfg.Terminals) != 1 || cfg.Terminals[0].Driver != "sim" {
-		t.Errorf("terminals = %+v, want one sim", cfg.Terminals)
+	// The default terminal is the sim; the paper exchange is beside it.
+	if len(cfg.Terminals) != 2 || cfg.Terminals[0].Driver != "sim" || cfg.Terminals[1].Driver != "paper" {
+		t.Errorf("terminals = %+v, want the sim and the paper exchange", cfg.Terminals)
 	}
 	if cfg.Queue.OperationTimeout.Duration != 30*time.Second || cfg.Queue.ResultTTL.Duration != 3*time.Hour {
 		t.Errorf("queue durations = %v, %v", cfg.Queue.OperationTimeout, cfg.Queue.ResultTTL)

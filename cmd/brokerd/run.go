@@ -198,14 +198,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // lanes gives each terminal a lane whose executor runs the operation's
-// plugin on it.
+// plugin on it: with the params validated at submit (Operation.Prepared),
+// or, for an operation recovered from the journal, with its journaled
+// params validated again.
 func lanes(registry *plugins.Registry, terminals []automation.Terminal) []queue.Lane {
 	out := make([]queue.Lane, 0, len(terminals))
 	for _, t := range terminals {
 		out = append(out, queue.Lane{
 			Terminal: t.Name(),
 			Execute: func(ctx context.Context, op queue.Operation) (queue.Result, error) {
-				res, err := registry.ExecuteWith(ctx, t, op.Name, op.Params, plugins.ExecOptions{ClientOrderID: op.IdempotencyKey, OperationID: op.ID})
+				opts := plugins.ExecOptions{ClientOrderID: op.IdempotencyKey, OperationID: op.ID}
+				var res plugins.Result
+				var err error
+				p, known := registry.Lookup(op.Name)
+				if params, prepared := op.Prepared.(plugins.Params); prepared && known {
+					res, err = registry.Run(ctx, t, p, params, opts)
+				} else {
+					res, err = registry.ExecuteWith(ctx, t, op.Name, op.Params, opts)
+				}
 				if res.Data == nil {
 					return queue.Result{Message: res.Message}, err
 				}
