@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Queue:      q,
 		Operations: registry,
 		Terminals:  terminals,
-		History:    history{st},
+		History:    st,
 		Metrics:    metrics,
 		Events:     events,
 		Logger:     log.With("component", "http"),
@@ -260,13 +260,6 @@ func apiKeys(c APIConfig) []server.APIKey {
 	return keys
 }
 
-// history adapts the journal to the server's History.
-type history struct{ st *store.Store }
-
-func (h history) History(ctx context.Context, f queue.HistoryFilter) ([]queue.Operation, int, error) {
-	return h.st.History(ctx, store.HistoryFilter(f))
-}
-
 // unsettledOrders are the journal's orders of the last day whose outcome is
 // not known (outcome_unknown, or interrupted by a crash) and that no look
 // at the venue has settled yet: the settler asks the venue for each.
@@ -274,7 +267,7 @@ func unsettledOrders(ctx context.Context, st *store.Store) ([]queue.Operation, e
 	var out []queue.Operation
 	for _, name := range []string{automation.OpPlaceOrder, automation.OpClosePosition} {
 		for offset := 0; ; offset += 1000 {
-			ops, total, err := st.History(ctx, store.HistoryFilter{
+			ops, total, err := st.History(ctx, queue.HistoryFilter{
 				Status: queue.StatusFailed, Name: name, Since: time.Now().Add(-24 * time.Hour), Limit: 1000, Offset: offset,
 			})
 			if err != nil {
