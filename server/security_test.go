@@ -385,3 +385,24 @@ func TestBrowserGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestAllowsAnyOriginAgreesWithThePolicy: cmd refuses "*" without a key by
+// AllowsAnyOrigin; it must say yes for exactly the spellings the policy
+// turns into "allow every origin".
+func TestAllowsAnyOriginAgreesWithThePolicy(t *testing.T) {
+	for _, o := range []string{"*", "* ", " *", "*/", "*//", "\t*\n", " */ ", "https://desk.example", "https://desk.example/", "HTTPS://Desk.Example"} {
+		p, err := newCORSPolicy([]string{o})
+		if err != nil {
+			t.Fatalf("%q: %v", o, err)
+		}
+		if got := AllowsAnyOrigin([]string{o}); got != p.any {
+			t.Errorf("AllowsAnyOrigin(%q) = %v, but the policy allows any origin: %v", o, got, p.any)
+		}
+		if p.any {
+			continue
+		}
+		if !p.allows("https://desk.example") || p.allows("http://evil.example") {
+			t.Errorf("%q: the policy does not allow exactly https://desk.example", o)
+		}
+	}
+}

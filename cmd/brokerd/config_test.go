@@ -42,6 +42,14 @@ func TestConfigErrors(t *testing.T) {
 		{"negative max_size", "[queue]\nmax_size = 0\n" + sim, "queue.max_size"},
 		{"zero result_ttl", "[queue]\nresult_ttl = \"0s\"\n" + sim, "queue.result_ttl"},
 		{"any origin without a key", "[api]\ncors_origins = [\"*\"]\n" + sim, "any web page"},
+		// The CORS policy trims spaces and trailing slashes: every spelling
+		// it reads as "*" must be refused too.
+		{"any origin spelled \"* \"", "[api]\ncors_origins = [\"* \"]\n" + sim, "any web page"},
+		{"any origin spelled \" *\"", "[api]\ncors_origins = [\" *\"]\n" + sim, "any web page"},
+		{"any origin spelled \"*/\"", "[api]\ncors_origins = [\"*/\"]\n" + sim, "any web page"},
+		{"any origin spelled \"*//\"", "[api]\ncors_origins = [\"*//\"]\n" + sim, "any web page"},
+		{"any origin spelled with tabs", "[api]\ncors_origins = [\"\\t*/ \\n\"]\n" + sim, "any web page"},
+		{"any origin after a listed one", "[api]\ncors_origins = [\"https://desk.example\", \" */\"]\n" + sim, "any web page"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
