@@ -63,11 +63,18 @@ var (
 func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 	out := submitBody{params: json.RawMessage("{}")}
 	fields, errs, err := decodeObject(body)
-	if err != nil || errs != nil {
+	if err != nil || fields == nil {
 		return out, errs, err
+	}
+	twice := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		twice[e.Field] = true
 	}
 	bad := func(field, reason string) { errs = append(errs, fieldError{Field: field, Reason: reason}) }
 	for name, raw := range fields {
+		if twice[name] {
+			continue // given twice: already named
+		}
 		if isNull(raw) {
 			continue // null is the default, as if absent
 		}
@@ -127,7 +134,8 @@ func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 
 // decodeObject reads a body that must be a JSON object: empty is {}; not
 // JSON at all is errMalformed (400); JSON but not an object is a field
-// error (422).
+// error (422) and no fields. A key given twice is a field error too (422),
+// returned with the fields.
 func decodeObject(body []byte) (map[string]json.RawMessage, []fieldError, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -140,7 +148,7 @@ func decodeObject(body []byte) (map[string]json.RawMessage, []fieldError, error)
 	if body[0] != '{' || json.Unmarshal(body, &fields) != nil {
 		return nil, []fieldError{{Field: "body", Reason: `must be a JSON object such as {"params": {...}}`}}, nil
 	}
-	return fields, nil, nil
+	return fields, duplicateErrors(duplicateKeys(body)), nil
 }
 
 // sortFieldErrors orders errors by field, so that answers do not depend on
