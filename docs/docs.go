@@ -1228,6 +1228,11 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/FieldError"
                     }
+                },
+                "more": {
+                    "description": "More is how many bad fields are not listed (0: none left out).",
+                    "type": "integer",
+                    "example": 0
                 }
             }
         },
