@@ -157,11 +157,16 @@ func sortFieldErrors(errs []fieldError) {
 	slices.SortStableFunc(errs, func(a, b fieldError) int { return strings.Compare(a.Field, b.Field) })
 }
 
-// checkKey says what is wrong with an idempotency key, "" if nothing.
+// checkKey says what is wrong with an idempotency key, "" if nothing. The
+// same rule holds for the Idempotency-Key header and client_id: white space
+// around a key is refused, never trimmed, so that " ws-1" can neither be
+// a second order beside "ws-1" nor silently become it.
 func checkKey(k string) string {
 	switch {
 	case strings.TrimSpace(k) == "":
 		return "must not be empty"
+	case strings.TrimSpace(k) != k:
+		return "must not begin or end with white space (send the key exactly as you will send it again)"
 	case len(k) > maxKeyBytes:
 		return fmt.Sprintf("must be at most %d bytes", maxKeyBytes)
 	case !utf8.ValidString(k):

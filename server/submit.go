@@ -181,9 +181,9 @@ func (s *Server) awaitSubmitted(c *gin.Context, sub queue.Submitted, wait time.D
 }
 
 // idempotencyKey is the Idempotency-Key header or the body's client_id;
-// both given must agree.
+// both given must agree. Both follow checkKey's rule (HTTP itself drops
+// spaces around a header value before brokerd sees it).
 func idempotencyKey(header, clientID string) (string, *fieldError) {
-	header = strings.TrimSpace(header)
 	if header == "" {
 		return clientID, nil
 	}

@@ -63,6 +63,18 @@ func TestSubmitRejectsBadRequestsAndQueuesNothing(t *testing.T) {
 			status: 422, code: codeInvalidParams, fields: []string{"client_id"}},
 		{name: "key and client_id disagree", path: "/api/v1/operations/funds_query", body: `{"client_id":"a"}`,
 			header: map[string]string{"Idempotency-Key": "b"}, status: 422, code: codeInvalidParams, fields: []string{"client_id"}},
+		// One rule for both keys: white space around one is refused, so
+		// " ws-1", "ws-1" and "ws-1 " cannot become three orders.
+		{name: "client_id with a leading space", path: "/api/v1/operations/funds_query", body: `{"client_id":" ws-1"}`,
+			status: 422, code: codeInvalidParams, fields: []string{"client_id"}},
+		{name: "client_id with a trailing space", path: "/api/v1/operations/funds_query", body: `{"client_id":"ws-1 "}`,
+			status: 422, code: codeInvalidParams, fields: []string{"client_id"}},
+		{name: "client_id with a trailing tab", path: "/api/v1/operations/funds_query", body: `{"client_id":"ws-1\t"}`,
+			status: 422, code: codeInvalidParams, fields: []string{"client_id"}},
+		{name: "header key with a trailing no-break space", path: "/api/v1/operations/funds_query",
+			header: map[string]string{"Idempotency-Key": "ws-1\u00a0"}, status: 422, code: codeInvalidParams, fields: []string{"Idempotency-Key"}},
+		{name: "header key with a leading space", path: "/api/v1/operations/funds_query",
+			header: map[string]string{"Idempotency-Key": " ws-1"}, status: 422, code: codeInvalidParams, fields: []string{"Idempotency-Key"}},
 		{name: "key too long", path: "/api/v1/operations/funds_query", header: map[string]string{"Idempotency-Key": strings.Repeat("k", 201)},
 			status: 422, code: codeInvalidParams, fields: []string{"Idempotency-Key"}},
 		// A key given twice at the top level: a proxy reading the first
