@@ -289,7 +289,7 @@ type request struct {
 	method, path, body string
 	header             map[string]string
 	remote             string
-	host               string // the Host header; httptest's example.com when empty
+	host               string // the Host header; 127.0.0.1:7648, as a local script sends, when empty
 }
 
 func (h *harness) serve(r request) *httptest.ResponseRecorder {
@@ -308,6 +308,7 @@ func (h *harness) serve(r request) *httptest.ResponseRecorder {
 	if r.remote != "" {
 		req.RemoteAddr = r.remote
 	}
+	req.Host = "127.0.0.1:7648"
 	if r.host != "" {
 		req.Host = r.host
 	}

@@ -406,3 +406,41 @@ func TestAllowsAnyOriginAgreesWithThePolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestRebindGuardWithAKey: with a key set, the routes that need none are
+// still refused to a rebound name (a page of evil.example pointing its
+// name at brokerd), while the keyed routes and known hosts pass.
+func TestRebindGuardWithAKey(t *testing.T) {
+	h := newHarness(t, withKeys(false), withConfig(func(c *Config) { c.Hosts = []string{"brokerd.lan"} }))
+	tests := []struct {
+		name, path, host, auth string
+		status                 int
+	}{
+		{"metrics through a rebound name", "/metrics", "evil.example:7648", "", 403},
+		{"health through a rebound name", "/api/v1/system/health", "evil.example:7648", "", 403},
+		{"ping through a rebound name", "/api/v1/ping", "evil.example", "", 403},
+		{"docs through a rebound name", "/docs/doc.json", "evil.example:7648", "", 403},
+		{"metrics by a listed name", "/metrics", "brokerd.lan:7648", "", 200},
+		{"metrics by a listed name in capitals, fully qualified", "/metrics", "BROKERD.LAN.:7648", "", 200},
+		{"health by IP address", "/api/v1/system/health", "192.168.1.10:7648", "", 200},
+		{"health by IPv6 address", "/api/v1/system/health", "[fe80::1]:7648", "", 200},
+		{"health by localhost", "/api/v1/system/health", "localhost:7648", "", 200},
+		{"health without a Host", "/api/v1/system/health", " ", "", 403},
+		{"a keyed route by any name", "/api/v1/queue/stats", "evil.example:7648", "Bearer " + readKey, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := map[string]string{}
+			if tc.auth != "" {
+				hdr["Authorization"] = tc.auth
+			}
+			w := h.serve(request{method: "GET", path: tc.path, host: tc.host, header: hdr})
+			if w.Code != tc.status {
+				t.Fatalf("%d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			if tc.status == 403 {
+				expect(t, w, 403, codeForbidden)
+			}
+		})
+	}
+}

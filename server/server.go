@@ -90,6 +90,12 @@ type Config struct {
 	// loopback name: set it when no key is configured, so that a web page
 	// cannot reach brokerd by rebinding a name of its own to 127.0.0.1.
 	LoopbackHostsOnly bool
+	// Hosts are the names (besides IP addresses and loopback names) under
+	// which brokerd is reached. With a key, the routes that need none
+	// (/ping, /system/health, /metrics unless MetricsAuth, /docs) answer
+	// only these: a page that rebinds a name of its own to brokerd must
+	// not read them.
+	Hosts []string
 	// MaxBodyBytes bounds a request body (default 1 MiB): larger → 413.
 	MaxBodyBytes int64
 	// TerminalPollInterval is how often Run looks at the terminals'

@@ -34,6 +34,9 @@ type APIConfig struct {
 	CORSOrigins []string    `toml:"cors_origins"`
 	Docs        bool        `toml:"docs"`
 	MetricsAuth bool        `toml:"metrics_auth"`
+	// Hosts are names brokerd is reached by (besides IP addresses and
+	// localhost): with a key, the routes that need none answer only them.
+	Hosts []string `toml:"hosts"`
 }
 
 type KeyConfig struct {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -104,6 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Without a key only loopback is served (config refuses other
 		// hosts), so only loopback names may be asked for.
 		LoopbackHostsOnly: cfg.API.Key == "" && len(cfg.API.Keys) == 0,
+		Hosts:             knownHosts(cfg.API),
 	}, server.Deps{
 		Queue:      q,
 		Operations: registry,
@@ -220,6 +222,16 @@ func resumeMaxAge(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// knownHosts are the names brokerd is reached by: [api] hosts, and the
+// listen host when it is a name.
+func knownHosts(c APIConfig) []string {
+	hosts := slices.Clone(c.Hosts)
+	if c.Host != "" && net.ParseIP(c.Host) == nil {
+		hosts = append(hosts, c.Host)
+	}
+	return hosts
 }
 
 // apiKeys maps [api] key and [[api.keys]] onto the server's keys.
