@@ -1919,7 +1919,7 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "API key as \"Bearer \u003ckey\u003e\". Scopes: read (queries, status, results, history, stats, events), trade (submit, cancel), admin (pause, resume, reconnect, sim controls).",
+            "description": "API key as \"Bearer \u003ckey\u003e\". Scopes: read (status, results, history, stats, events, and submitting operations without side effects such as holding_query), trade (submitting orders and cancels, cancelling), admin (pause, resume, reconnect, sim controls).",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"

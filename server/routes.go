@@ -31,7 +31,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/ping", s.rebindGuard, s.ping)
 	api.GET("/system/health", s.rebindGuard, s.health)
 
-	api.POST("/operations/:name", trade, s.submit)
+	api.POST("/operations/:name", s.requireForSubmit(), s.submit)
 	api.GET("/operations/:id/status", read, s.status)
 	api.GET("/operations/:id/result", read, s.result)
 	api.DELETE("/operations/:id", trade, s.cancel)

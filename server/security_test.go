@@ -13,6 +13,8 @@ const (
 	tradeKey = "trade-key-0123456789abcdef"
 	adminKey = "admin-key-0123456789abcdef"
 	allKey   = "all-scopes-key-0123456789"
+	// tradeOnlyKey may trade but not read.
+	tradeOnlyKey = "trade-only-key-0123456789"
 )
 
 func withKeys(metricsAuth bool) harnessOption {
@@ -23,6 +25,7 @@ func withKeys(metricsAuth bool) harnessOption {
 			{Name: "trader", Key: tradeKey, Scopes: []Scope{ScopeRead, ScopeTrade}},
 			{Name: "ops", Key: adminKey, Scopes: []Scope{ScopeAdmin}},
 			{Name: "api.key", Key: allKey}, // the single [api] key: every scope
+			{Name: "bot", Key: tradeOnlyKey, Scopes: []Scope{ScopeTrade}},
 		}
 	})
 }
@@ -69,7 +72,14 @@ func TestAuthScopes(t *testing.T) {
 		{"stats with read", stats, "Bearer " + readKey, 200},
 		{"info with read", info, "Bearer " + readKey, 200},
 		{"status with admin only", status, "Bearer " + adminKey, 403},
-		{"submit with read", submit, "Bearer " + readKey, 403},
+		{"submit a query with read", submit, "Bearer " + readKey, 200},
+		{"submit a holding query with read", call{"POST", "/api/v1/operations/holding_query", ""}, "Bearer " + readKey, 200},
+		{"submit an order with read", call{"POST", "/api/v1/operations/buy", buyBody}, "Bearer " + readKey, 403},
+		{"submit a cancel order with read", call{"POST", "/api/v1/operations/order_cancel", `{"params":{"entrust_no":"1"}}`}, "Bearer " + readKey, 403},
+		{"submit an unknown operation with read", call{"POST", "/api/v1/operations/teleport", ""}, "Bearer " + readKey, 403},
+		{"submit a query with admin only", submit, "Bearer " + adminKey, 403},
+		{"submit a query with trade only", submit, "Bearer " + tradeOnlyKey, 200},
+		{"submit an order with trade only", call{"POST", "/api/v1/operations/buy", buyBody}, "Bearer " + tradeOnlyKey, 200},
 		{"submit with trade", submit, "Bearer " + tradeKey, 200},
 		{"submit without key", submit, "", 401},
 		{"cancel with read", cancel, "Bearer " + readKey, 403},

@@ -12,7 +12,7 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				API key as "Bearer <key>". Scopes: read (queries, status, results, history, stats, events), trade (submit, cancel), admin (pause, resume, reconnect, sim controls).
+//	@description				API key as "Bearer <key>". Scopes: read (status, results, history, stats, events, and submitting operations without side effects such as holding_query), trade (submitting orders and cancels, cancelling), admin (pause, resume, reconnect, sim controls).
 package server
 
 import (
