@@ -557,7 +557,7 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "queue full (Retry-After) or shutting down",
+                        "description": "queue_full or journal_unavailable (both with Retry-After), or shutting down",
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
@@ -656,6 +656,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
+                    },
+                    "503": {
+                        "description": "journal_unavailable (Retry-After): paused for now, but a restart will not remember it",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
                     }
                 }
             }
@@ -716,6 +722,12 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "unknown terminal",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "503": {
+                        "description": "journal_unavailable (Retry-After): the journal cannot be written",
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }

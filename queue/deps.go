@@ -17,6 +17,10 @@ var (
 	// ErrKeyConflict: the idempotency key was used with another payload.
 	ErrKeyConflict = errors.New("idempotency key already used with a different payload")
 	ErrClosed      = errors.New("queue is shutting down")
+	// ErrJournal: the journal (the Store) failed a write or a look-up the
+	// answer depends on (disk full, read-only, corrupt): nothing was
+	// acknowledged. It wraps the store's error; retry once it is fixed.
+	ErrJournal = errors.New("the journal cannot be used")
 )
 
 // Executor carries out an operation on a lane's terminal. It is called by

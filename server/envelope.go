@@ -47,6 +47,10 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeNotConnected     = "not_connected"
 	codeInternal         = "internal"
+	// codeJournalUnavailable: the journal cannot be written (disk full,
+	// read-only, corrupt): nothing was acknowledged; retry once it is
+	// fixed (/system/health says why).
+	codeJournalUnavailable = "journal_unavailable"
 )
 
 var codeStatus = map[string]int{
@@ -66,6 +70,8 @@ var codeStatus = map[string]int{
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	codeNotConnected:     http.StatusBadGateway,
 	codeInternal:         http.StatusInternalServerError,
+
+	codeJournalUnavailable: http.StatusServiceUnavailable,
 }
 
 // timeFormat is RFC 3339 with microseconds and a numeric offset (never

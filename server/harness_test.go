@@ -222,6 +222,7 @@ type harnessSetup struct {
 	cfg       Config
 	history   History
 	queueSize int
+	store     queue.Store // nil: the harness's MemStore
 }
 
 type harnessOption func(*harnessSetup)
@@ -231,6 +232,9 @@ func withConfig(f func(*Config)) harnessOption { return func(s *harnessSetup) { 
 func withHistory(h History) harnessOption { return func(s *harnessSetup) { s.history = h } }
 
 func withQueueSize(n int) harnessOption { return func(s *harnessSetup) { s.queueSize = n } }
+
+// withStore puts the queue over store instead of the harness's MemStore.
+func withStore(store queue.Store) harnessOption { return func(s *harnessSetup) { s.store = store } }
 
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
@@ -255,8 +259,12 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	for _, t := range terminals {
 		lanes = append(lanes, queue.Lane{Terminal: t.Name(), Execute: h.exec.execute})
 	}
+	var store queue.Store = h.store
+	if setup.store != nil {
+		store = setup.store
+	}
 	q, err := queue.New(queue.Config{MaxSize: setup.queueSize}, lanes, queue.Deps{
-		Clock: queue.RealClock{}, Store: h.store, Observer: queue.Observers{h.metrics, h.events},
+		Clock: queue.RealClock{}, Store: store, Observer: queue.Observers{h.metrics, h.events},
 	})
 	if err != nil {
 		t.Fatal(err)
