@@ -917,7 +917,7 @@ const docTemplate = `{
         },
         "/system/health": {
             "get": {
-                "description": "200 with data.status = healthy when every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
+                "description": "200 with data.status = healthy when the journal is usable, every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
                 "produces": [
                     "application/json"
                 ],

@@ -223,6 +223,7 @@ type harnessSetup struct {
 	history   History
 	queueSize int
 	store     queue.Store // nil: the harness's MemStore
+	journal   Journal
 }
 
 type harnessOption func(*harnessSetup)
@@ -232,6 +233,9 @@ func withConfig(f func(*Config)) harnessOption { return func(s *harnessSetup) { 
 func withHistory(h History) harnessOption { return func(s *harnessSetup) { s.history = h } }
 
 func withQueueSize(n int) harnessOption { return func(s *harnessSetup) { s.queueSize = n } }
+
+// withJournal gives the server a journal to ask for its health.
+func withJournal(j Journal) harnessOption { return func(s *harnessSetup) { s.journal = j } }
 
 // withStore puts the queue over store instead of the harness's MemStore.
 func withStore(store queue.Store) harnessOption { return func(s *harnessSetup) { s.store = store } }
@@ -278,7 +282,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	})
 
 	deps := Deps{
-		Queue: q, Operations: plugins.NewRegistry(), Terminals: terminals, History: setup.history,
+		Queue: q, Operations: plugins.NewRegistry(), Terminals: terminals, History: setup.history, Journal: setup.journal,
 		Metrics: h.metrics, Events: h.events,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    h.clock.Now,

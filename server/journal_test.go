@@ -83,3 +83,26 @@ func TestJournalUnavailableIsA503(t *testing.T) {
 	store.broken.Store(false)
 	expect(t, h.post("/api/v1/operations/buy", buyBody), http.StatusOK, "")
 }
+
+// damagedJournal is a journal that found itself damaged.
+type damagedJournal struct{ err error }
+
+func (d damagedJournal) Health() error { return d.err }
+
+// TestHealthSaysTheJournalIsDamaged: a damaged journal makes brokerd
+// unhealthy, first of all problems, with the journal's own words.
+func TestHealthSaysTheJournalIsDamaged(t *testing.T) {
+	h := newHarness(t, withJournal(damagedJournal{errors.New("journal is damaged: the database file is malformed")}))
+	h.backup.setState("disconnected")
+	e := expect(t, h.get("/api/v1/system/health"), http.StatusServiceUnavailable, codeUnavailable)
+	v := dataAs[HealthView](t, e)
+	if v.Status != "unhealthy" || len(v.Problems) != 2 || !strings.HasPrefix(v.Problems[0], "journal: journal is damaged") {
+		t.Fatalf("%s", e.Data)
+	}
+	if !strings.Contains(e.message(), "malformed") {
+		t.Errorf("message %q", e.message())
+	}
+
+	ok := newHarness(t, withJournal(damagedJournal{}))
+	expect(t, ok.get("/api/v1/system/health"), http.StatusOK, "")
+}

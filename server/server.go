@@ -137,6 +137,9 @@ type Deps struct {
 	Terminals []automation.Terminal
 	// History answers /history from the journal; nil when there is none.
 	History History
+	// Journal tells /system/health whether the journal is usable; nil when
+	// there is none to ask.
+	Journal Journal
 	// Metrics and Events must be the same values given to the queue as
 	// its Observer (queue.Observers{metrics, events}).
 	Metrics *Metrics
@@ -154,6 +157,7 @@ type Server struct {
 	terminals map[string]automation.Terminal
 	order     []string // terminal names, lane order
 	history   History
+	journal   Journal
 	metrics   *Metrics
 	events    *Events
 	log       *slog.Logger
@@ -189,6 +193,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ops:       deps.Operations,
 		terminals: make(map[string]automation.Terminal, len(deps.Terminals)),
 		history:   deps.History,
+		journal:   deps.Journal,
 		metrics:   deps.Metrics,
 		events:    deps.Events,
 		log:       deps.Logger,

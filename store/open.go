@@ -140,6 +140,13 @@ func open(ctx context.Context, path string, lock *lockFile, opts Options) (*Stor
 		writes:     make(chan *write, writeQueueDepth),
 		writerDone: make(chan struct{}),
 		pruneBatch: defaultPruneBatch,
+		damage:     newDamage(),
+	}
+	if err := integrityCheck(ctx, s, opts.integrityBudget); err != nil {
+		stmts.close()
+		readDB.Close()
+		writeDB.Close()
+		return nil, err
 	}
 	go s.runWriter()
 	return s, nil

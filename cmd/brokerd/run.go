@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Operations: registry,
 		Terminals:  terminals,
 		History:    history{st},
+		Journal:    st,
 		Metrics:    metrics,
 		Events:     events,
 		Logger:     log.With("component", "http"),
@@ -154,6 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Store.KeepDays > 0 {
 		background.Go(func() { prune(bgCtx, st, cfg.Store.KeepDays, log) })
 	}
+	background.Go(func() { blockOnDamage(bgCtx, st, q, log) })
 
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
@@ -259,6 +261,19 @@ type history struct{ st *store.Store }
 
 func (h history) History(ctx context.Context, f queue.HistoryFilter) ([]queue.Operation, int, error) {
 	return h.st.History(ctx, store.HistoryFilter(f))
+}
+
+// blockOnDamage blocks every lane as soon as the journal is found damaged
+// (a malformed page, a removed WAL): an operation it cannot record must not
+// run, not even one queued before. It ends with ctx.
+func blockOnDamage(ctx context.Context, st *store.Store, q *queue.Queue, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+	case <-st.Damaged():
+		err := st.Health()
+		log.Error("the journal is damaged: every lane is blocked and no submit is acknowledged", "err", err)
+		q.Block(err.Error())
+	}
 }
 
 // prune deletes finished operations older than keepDays, once an hour.
