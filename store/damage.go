@@ -10,6 +10,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/brokerd/brokerd/queue"
 )
 
 // ErrDamaged is returned by every write once the journal was found damaged
@@ -73,6 +75,9 @@ func (s *Store) noteDamage(err error) error {
 			"stop brokerd, keep a copy of the file (with its -wal), recover it (sqlite3 %s \".recover\" | sqlite3 recovered.db) "+
 			"and set [store] path to the recovered file, or to a new one", ErrDamaged, s.path, err, s.path))
 		return err
+	}
+	if !errors.Is(err, queue.ErrNotFound) && !errors.Is(err, ErrConflict) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		s.checkWAL() // a failing journal may be one whose WAL was removed
 	}
 	return err
 }

@@ -148,6 +148,9 @@ func open(ctx context.Context, path string, lock *lockFile, opts Options) (*Stor
 		writeDB.Close()
 		return nil, err
 	}
+	// The integrity check has read the journal, so SQLite has its WAL open.
+	s.wal = newWALWatch(path)
+	go s.watchWAL(opts.walCheckInterval)
 	go s.runWriter()
 	return s, nil
 }

@@ -61,6 +61,9 @@ type Options struct {
 	// integrityBudget bounds the integrity check at Open (default
 	// defaultIntegrityBudget); tests shorten it.
 	integrityBudget time.Duration
+	// walCheckInterval is how often the WAL file is checked (default
+	// defaultWALCheckInterval).
+	walCheckInterval time.Duration
 }
 
 const (
@@ -84,6 +87,9 @@ func (o Options) withDefaults() Options {
 	if o.integrityBudget <= 0 {
 		o.integrityBudget = defaultIntegrityBudget
 	}
+	if o.walCheckInterval <= 0 {
+		o.walCheckInterval = defaultWALCheckInterval
+	}
 	return o
 }
 
@@ -103,6 +109,7 @@ type Store struct {
 	pruneBatch int
 	hooks      testHooks
 	damage     *damage
+	wal        *walWatch
 
 	// mu guards closed; active counts the calls that got in before Close,
 	// so that Close can wait for them before it shuts the writer down.
@@ -132,6 +139,8 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.mu.Unlock()
 		s.active.Wait()
+		close(s.wal.stop)
+		<-s.wal.done
 		close(s.writes)
 		<-s.writerDone
 		// The writer's connection closes last, so that it checkpoints the
