@@ -34,7 +34,7 @@ const (
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("brokerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "config.toml", "path of the configuration file")
+	configPath := fs.String("config", defaultConfigPath, "path of the configuration file (without one, brokerd runs on its embedded default)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,12 +47,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 
-	cfg, err := loadConfig(*configPath, getenv)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg, source, err := loadConfigOrDefault(*configPath, explicit, getenv)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	log.Info("starting brokerd", "version", version(), "config", *configPath)
+	log.Info("starting brokerd", "version", version(), "config", source)
 
 	st, err := store.Open(ctx, cfg.Store.Path, store.Options{})
 	if err != nil {
