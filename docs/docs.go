@@ -557,7 +557,7 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "queue full (Retry-After) or shutting down",
+                        "description": "queue_full or journal_unavailable (both with Retry-After), or shutting down",
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
@@ -656,6 +656,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
+                    },
+                    "503": {
+                        "description": "journal_unavailable (Retry-After): paused for now, but a restart will not remember it",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
                     }
                 }
             }
@@ -716,6 +722,12 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "unknown terminal",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "503": {
+                        "description": "journal_unavailable (Retry-After): the journal cannot be written",
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
@@ -905,7 +917,7 @@ const docTemplate = `{
         },
         "/system/health": {
             "get": {
-                "description": "200 with data.status = healthy when every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
+                "description": "200 with data.status = healthy when the journal is usable, every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
                 "produces": [
                     "application/json"
                 ],
@@ -1228,6 +1240,11 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/FieldError"
                     }
+                },
+                "more": {
+                    "description": "More is how many bad fields are not listed (0: none left out).",
+                    "type": "integer",
+                    "example": 0
                 }
             }
         },
@@ -1914,7 +1931,7 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "API key as \"Bearer \u003ckey\u003e\". Scopes: read (queries, status, results, history, stats, events), trade (submit, cancel), admin (pause, resume, reconnect, sim controls).",
+            "description": "API key as \"Bearer \u003ckey\u003e\". Scopes: read (status, results, history, stats, events, and submitting operations without side effects such as holding_query), trade (submitting orders and cancels, cancelling), admin (pause, resume, reconnect, sim controls).",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"

@@ -19,6 +19,10 @@ var (
 	ErrClosed      = errors.New("queue is shutting down")
 	// ErrNotFinished: an amendment names an operation that has not ended.
 	ErrNotFinished = errors.New("operation has not finished")
+	// ErrJournal: the journal (the Store) failed a write or a look-up the
+	// answer depends on (disk full, read-only, corrupt): nothing was
+	// acknowledged. It wraps the store's error; retry once it is fixed.
+	ErrJournal = errors.New("the journal cannot be used")
 )
 
 // Executor carries out an operation on a lane's terminal. It is called by

@@ -397,8 +397,8 @@ func (q *Queue) setPaused(ctx context.Context, terminal string, paused bool) err
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("the lane is %s now, but the journal could not record it, so a restart will not remember it: %w",
-			map[bool]string{true: "paused", false: "resumed"}[paused], err)
+		return fmt.Errorf("the lane is %s now, but the journal could not record it, so a restart will not remember it: %w: %w",
+			map[bool]string{true: "paused", false: "resumed"}[paused], ErrJournal, err)
 	}
 	return nil
 }

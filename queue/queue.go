@@ -264,7 +264,7 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 		}
 		e.ackErr = err
 		close(e.acked)
-		return Submitted{}, fmt.Errorf("journal the operation: %w", err)
+		return Submitted{}, fmt.Errorf("journal the operation: %w: %w", ErrJournal, err)
 	}
 	pos := q.enqueue(e)
 	close(e.acked)
@@ -314,7 +314,10 @@ func (q *Queue) replay(ctx context.Context, l *lane, key, hash string) (s Submit
 		return Submitted{}, false, nil
 	}
 	if err != nil {
-		return Submitted{}, true, fmt.Errorf("look up idempotency key: %w", err)
+		if ctx.Err() != nil {
+			return Submitted{}, true, fmt.Errorf("look up idempotency key: %w", err)
+		}
+		return Submitted{}, true, fmt.Errorf("look up idempotency key: %w: %w", ErrJournal, err)
 	}
 	return duplicate(op, -1, hash)
 }

@@ -63,11 +63,18 @@ var (
 func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 	out := submitBody{params: json.RawMessage("{}")}
 	fields, errs, err := decodeObject(body)
-	if err != nil || errs != nil {
+	if err != nil || fields == nil {
 		return out, errs, err
+	}
+	twice := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		twice[e.Field] = true
 	}
 	bad := func(field, reason string) { errs = append(errs, fieldError{Field: field, Reason: reason}) }
 	for name, raw := range fields {
+		if twice[name] {
+			continue // given twice: already named
+		}
 		if isNull(raw) {
 			continue // null is the default, as if absent
 		}
@@ -127,7 +134,8 @@ func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 
 // decodeObject reads a body that must be a JSON object: empty is {}; not
 // JSON at all is errMalformed (400); JSON but not an object is a field
-// error (422).
+// error (422) and no fields. A key given twice is a field error too (422),
+// returned with the fields.
 func decodeObject(body []byte) (map[string]json.RawMessage, []fieldError, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -140,7 +148,7 @@ func decodeObject(body []byte) (map[string]json.RawMessage, []fieldError, error)
 	if body[0] != '{' || json.Unmarshal(body, &fields) != nil {
 		return nil, []fieldError{{Field: "body", Reason: `must be a JSON object such as {"params": {...}}`}}, nil
 	}
-	return fields, nil, nil
+	return fields, duplicateErrors(duplicateKeys(body)), nil
 }
 
 // sortFieldErrors orders errors by field, so that answers do not depend on
@@ -149,11 +157,16 @@ func sortFieldErrors(errs []fieldError) {
 	slices.SortStableFunc(errs, func(a, b fieldError) int { return strings.Compare(a.Field, b.Field) })
 }
 
-// checkKey says what is wrong with an idempotency key, "" if nothing.
+// checkKey says what is wrong with an idempotency key, "" if nothing. The
+// same rule holds for the Idempotency-Key header and client_id: white space
+// around a key is refused, never trimmed, so that " ws-1" can neither be
+// a second order beside "ws-1" nor silently become it.
 func checkKey(k string) string {
 	switch {
 	case strings.TrimSpace(k) == "":
 		return "must not be empty"
+	case strings.TrimSpace(k) != k:
+		return "must not begin or end with white space (send the key exactly as you will send it again)"
 	case len(k) > maxKeyBytes:
 		return fmt.Sprintf("must be at most %d bytes", maxKeyBytes)
 	case !utf8.ValidString(k):

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -131,9 +133,12 @@ func (s *Server) reply(c *gin.Context, status int, env Envelope) {
 	c.JSON(status, env)
 }
 
-// fieldErrors is the data of an invalid_params answer: every bad field.
+// fieldErrors is the data of an invalid_params answer: every bad field, or
+// the first maxReportedFields of them and how many more there were.
 type fieldErrors struct {
 	Errors []fieldError `json:"errors"`
+	// More is how many bad fields are not listed (0: none left out).
+	More int `json:"more,omitempty" example:"0"`
 } //@name FieldErrors
 
 type fieldError struct {
@@ -141,14 +146,31 @@ type fieldError struct {
 	Reason string `json:"reason" example:"must be a multiple of 100"`
 } //@name FieldError
 
-// invalid answers 422 invalid_params naming every bad field.
+// maxReportedFields bounds an invalid_params answer: a body of 60,000
+// unknown keys must not buy a 10 MB answer (nor the time to build it), and
+// nobody reads past the first screenful anyway.
+const maxReportedFields = 50
+
+// invalid answers 422 invalid_params naming every bad field, up to
+// maxReportedFields of them and then how many more.
 func (s *Server) invalid(c *gin.Context, errs []fieldError) {
-	msg := "invalid request: "
+	more := 0
+	if len(errs) > maxReportedFields {
+		more = len(errs) - maxReportedFields
+		errs = errs[:maxReportedFields]
+	}
+	var msg strings.Builder
+	msg.WriteString("invalid request: ")
 	for i, e := range errs {
 		if i > 0 {
-			msg += "; "
+			msg.WriteString("; ")
 		}
-		msg += e.Field + ": " + e.Reason
+		msg.WriteString(e.Field)
+		msg.WriteString(": ")
+		msg.WriteString(e.Reason)
 	}
-	s.fail(c, codeInvalidParams, msg, fieldErrors{Errors: errs})
+	if more > 0 {
+		fmt.Fprintf(&msg, "; and %d more", more)
+	}
+	s.fail(c, codeInvalidParams, msg.String(), fieldErrors{Errors: errs, More: more})
 }

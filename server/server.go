@@ -12,7 +12,7 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				API key as "Bearer <key>". Scopes: read (queries, status, results, history, stats, events), trade (submit, cancel), admin (pause, resume, reconnect, sim controls).
+//	@description				API key as "Bearer <key>". Scopes: read (status, results, history, stats, events, and submitting operations without side effects such as holding_query), trade (submitting orders and cancels, cancelling), admin (pause, resume, reconnect, sim controls).
 package server
 
 import (
@@ -87,6 +87,12 @@ type Config struct {
 	// loopback name: set it when no key is configured, so that a web page
 	// cannot reach brokerd by rebinding a name of its own to 127.0.0.1.
 	LoopbackHostsOnly bool
+	// Hosts are the names (besides IP addresses and loopback names) under
+	// which brokerd is reached. With a key, the routes that need none
+	// (/ping, /system/health, /metrics unless MetricsAuth, /docs) answer
+	// only these: a page that rebinds a name of its own to brokerd must
+	// not read them.
+	Hosts []string
 	// MaxBodyBytes bounds a request body (default 1 MiB): larger → 413.
 	MaxBodyBytes int64
 	// TerminalPollInterval is how often Run looks at the terminals'
@@ -128,6 +134,9 @@ type Deps struct {
 	Terminals []automation.Terminal
 	// History answers /history from the journal; nil when there is none.
 	History History
+	// Journal tells /system/health whether the journal is usable; nil when
+	// there is none to ask.
+	Journal Journal
 	// Metrics and Events must be the same values given to the queue as
 	// its Observer (queue.Observers{metrics, events}).
 	Metrics *Metrics
@@ -145,6 +154,7 @@ type Server struct {
 	terminals map[string]automation.Terminal
 	order     []string // terminal names, lane order
 	history   History
+	journal   Journal
 	metrics   *Metrics
 	events    *Events
 	log       *slog.Logger
@@ -180,6 +190,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ops:       deps.Operations,
 		terminals: make(map[string]automation.Terminal, len(deps.Terminals)),
 		history:   deps.History,
+		journal:   deps.Journal,
 		metrics:   deps.Metrics,
 		events:    deps.Events,
 		log:       deps.Logger,

@@ -36,7 +36,7 @@ import (
 //	@Failure		413				{object}	ErrorEnvelope	"body over 1 MiB"
 //	@Failure		422				{object}	ErrorEnvelope{data=fieldErrors}	"invalid_params naming every bad field, or unsupported by the terminal"
 //	@Failure		429				{object}	ErrorEnvelope
-//	@Failure		503				{object}	ErrorEnvelope	"queue full (Retry-After) or shutting down"
+//	@Failure		503				{object}	ErrorEnvelope	"queue_full or journal_unavailable (both with Retry-After), or shutting down"
 //	@Security		BearerAuth
 //	@Router			/operations/{name} [post]
 func (s *Server) submit(c *gin.Context) {
@@ -153,6 +153,8 @@ func (s *Server) submitFailed(c *gin.Context, sub queue.Submitted, err error) {
 		s.invalid(c, []fieldError{{Field: "terminal", Reason: err.Error()}})
 	case errors.Is(err, queue.ErrInvalidPriority):
 		s.invalid(c, []fieldError{{Field: "priority", Reason: err.Error()}})
+	case errors.Is(err, queue.ErrJournal):
+		s.journalUnavailable(c, "submit", "nothing was queued", err)
 	default:
 		s.internal(c, "submit", err)
 	}
@@ -189,9 +191,9 @@ func (s *Server) awaitSubmitted(c *gin.Context, sub queue.Submitted, wait time.D
 }
 
 // idempotencyKey is the Idempotency-Key header or the body's client_id;
-// both given must agree.
+// both given must agree. Both follow checkKey's rule (HTTP itself drops
+// spaces around a header value before brokerd sees it).
 func idempotencyKey(header, clientID string) (string, *fieldError) {
-	header = strings.TrimSpace(header)
 	if header == "" {
 		return clientID, nil
 	}
@@ -221,4 +223,19 @@ func (s *Server) unknownTerminal(name string) fieldError {
 func (s *Server) internal(c *gin.Context, what string, err error) {
 	s.log.Error("request failed", "what", what, "route", routeLabel(c), "err", err)
 	s.fail(c, codeInternal, "internal error while trying to "+what+": see the server log", nil)
+}
+
+// journalRetryAfter is what a client is told to wait when the journal
+// cannot be written: long enough for an operator to notice, short enough
+// that a script retries soon after the fix.
+const journalRetryAfter = 10 * time.Second
+
+// journalUnavailable answers 503 journal_unavailable with Retry-After: the
+// journal failed, which is no bug of the request nor of brokerd's code but
+// a state of the machine (disk full, read-only, corrupt) that health
+// reports. The cause is logged; the client learns what did not happen.
+func (s *Server) journalUnavailable(c *gin.Context, what, outcome string, err error) {
+	s.log.Error("the journal failed", "what", what, "route", routeLabel(c), "err", err)
+	s.failRetry(c, codeJournalUnavailable, "the journal cannot be written (disk full, read-only or damaged; GET /api/v1/system/health says more): "+
+		outcome+"; retry once it is fixed", journalRetryAfter)
 }

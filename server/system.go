@@ -65,7 +65,7 @@ type PluginCount struct {
 // health tells whether brokerd can take operations.
 //
 //	@Summary		Health check
-//	@Description	200 with data.status = healthy when every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.
+//	@Description	200 with data.status = healthy when the journal is usable, every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.
 //	@Tags			system
 //	@Produce		json
 //	@Success		200	{object}	Envelope{data=HealthView}
@@ -87,6 +87,12 @@ func (s *Server) health(c *gin.Context) {
 	v.Components.Automator, v.Components.LoggedIn = string(first), first.Healthy()
 	if first.Healthy() {
 		v.Components.Automator = "connected"
+	}
+	// The journal first: when it fails, nothing else matters.
+	if s.journal != nil {
+		if err := s.journal.Health(); err != nil {
+			v.Problems = append(v.Problems, "journal: "+err.Error())
+		}
 	}
 	for _, name := range s.order {
 		st := s.terminals[name].State()

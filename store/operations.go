@@ -171,7 +171,8 @@ func (s *Store) Get(ctx context.Context, id string) (queue.Operation, error) {
 	}
 	defer s.leave()
 	row := s.stmts.byID.QueryRowContext(ctx, id)
-	return scanOne(row)
+	op, err := scanOne(row)
+	return op, s.noteDamage(err)
 }
 
 // FindByKey returns the newest operation recorded on terminal with the
@@ -190,7 +191,8 @@ func (s *Store) FindByKey(ctx context.Context, terminal, key string, since time.
 	}
 	defer s.leave()
 	row := s.stmts.byKey.QueryRowContext(ctx, terminal, key, from)
-	return scanOne(row)
+	op, err := scanOne(row)
+	return op, s.noteDamage(err)
 }
 
 // Unfinished returns the operations recorded queued or running, in Seq

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -34,7 +35,7 @@ const (
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("brokerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "config.toml", "path of the configuration file")
+	configPath := fs.String("config", defaultConfigPath, "path of the configuration file (without one, brokerd runs on its embedded default)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,12 +48,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 
-	cfg, err := loadConfig(*configPath, getenv)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg, source, err := loadConfigOrDefault(*configPath, explicit, getenv)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	log.Info("starting brokerd", "version", version(), "config", *configPath)
+	log.Info("starting brokerd", "version", version(), "config", source)
 
 	st, err := store.Open(ctx, cfg.Store.Path, store.Options{})
 	if err != nil {
@@ -106,11 +109,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Without a key only loopback is served (config refuses other
 		// hosts), so only loopback names may be asked for.
 		LoopbackHostsOnly: cfg.API.Key == "" && len(cfg.API.Keys) == 0,
+		Hosts:             knownHosts(cfg.API),
 	}, server.Deps{
 		Queue:      q,
 		Operations: registry,
 		Terminals:  terminals,
 		History:    st,
+		Journal:    st,
 		Metrics:    metrics,
 		Events:     events,
 		Logger:     log.With("component", "http"),
@@ -160,6 +165,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Store.KeepDays > 0 {
 		background.Go(func() { prune(bgCtx, st, cfg.Store.KeepDays, log) })
 	}
+	background.Go(func() { blockOnDamage(bgCtx, st, q, log) })
 
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
@@ -240,6 +246,16 @@ func resumeMaxAge(d time.Duration) time.Duration {
 	return d
 }
 
+// knownHosts are the names brokerd is reached by: [api] hosts, and the
+// listen host when it is a name.
+func knownHosts(c APIConfig) []string {
+	hosts := slices.Clone(c.Hosts)
+	if c.Host != "" && net.ParseIP(c.Host) == nil {
+		hosts = append(hosts, c.Host)
+	}
+	return hosts
+}
+
 // apiKeys maps [api] key and [[api.keys]] onto the server's keys.
 func apiKeys(c APIConfig) []server.APIKey {
 	var keys []server.APIKey
@@ -284,6 +300,19 @@ func unsettledOrders(ctx context.Context, st *store.Store) ([]queue.Operation, e
 		}
 	}
 	return out, nil
+}
+
+// blockOnDamage blocks every lane as soon as the journal is found damaged
+// (a malformed page, a removed WAL): an operation it cannot record must not
+// run, not even one queued before. It ends with ctx.
+func blockOnDamage(ctx context.Context, st *store.Store, q *queue.Queue, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+	case <-st.Damaged():
+		err := st.Health()
+		log.Error("the journal is damaged: every lane is blocked and no submit is acknowledged", "err", err)
+		q.Block(err.Error())
+	}
 }
 
 // prune deletes finished operations older than keepDays, once an hour.
