@@ -1,0 +1,140 @@
+package easytrader
+
+import (
+	"context"
+	"errors"
+
+	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/automation/thsgrid"
+)
+
+// Funds reads /balance.
+func (t *Terminal) Funds(ctx context.Context) (automation.Funds, error) {
+	if err := t.take(ctx); err != nil {
+		return automation.Funds{}, err
+	}
+	defer t.give()
+	return t.funds(ctx)
+}
+
+func (t *Terminal) funds(ctx context.Context) (automation.Funds, error) {
+	body, err := t.get(ctx, "/balance")
+	if err != nil {
+		return automation.Funds{}, err
+	}
+	rows, err := thsgrid.Decode(body)
+	if errors.Is(err, thsgrid.ErrNoTable) {
+		return automation.Funds{}, automation.VenueError(automation.CodeNotConnected, "",
+			"easytrader /balance answered null: the client's grid could not be copied (a captcha or a pop-up?)")
+	}
+	if err != nil {
+		return automation.Funds{}, badTable("/balance", err)
+	}
+	f, extra, err := thsgrid.Funds(rows)
+	if err != nil {
+		return automation.Funds{}, badTable("/balance", err)
+	}
+	if len(extra) > 0 {
+		// Funds has no room for them; the log keeps them.
+		t.log.Debug("easytrader balance columns without a field", "columns", extra)
+	}
+	return f, nil
+}
+
+// Positions reads /position.
+func (t *Terminal) Positions(ctx context.Context) ([]automation.Position, error) {
+	if err := t.take(ctx); err != nil {
+		return nil, err
+	}
+	defer t.give()
+	rows, err := t.table(ctx, "/position")
+	if err != nil {
+		return nil, err
+	}
+	ps, err := thsgrid.Positions(rows)
+	if err != nil {
+		return nil, badTable("/position", err)
+	}
+	return ps, nil
+}
+
+// Orders reads /today_entrusts.
+func (t *Terminal) Orders(ctx context.Context, code string) ([]automation.Order, error) {
+	if err := t.take(ctx); err != nil {
+		return nil, err
+	}
+	defer t.give()
+	orders, err := t.orders(ctx, "/today_entrusts")
+	if err != nil {
+		return nil, err
+	}
+	if code == "" {
+		return orders, nil
+	}
+	out := []automation.Order{}
+	for _, o := range orders {
+		if o.Code == code {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// orders reads a table of orders (today_entrusts or cancel_entrusts).
+func (t *Terminal) orders(ctx context.Context, path string) ([]automation.Order, error) {
+	rows, err := t.table(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := thsgrid.Orders(rows)
+	if err != nil {
+		return nil, badTable(path, err)
+	}
+	return orders, nil
+}
+
+func (t *Terminal) table(ctx context.Context, path string) ([]thsgrid.Row, error) {
+	body, err := t.get(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := thsgrid.Decode(body)
+	if errors.Is(err, thsgrid.ErrNoTable) {
+		return nil, automation.VenueError(automation.CodeNotConnected, "",
+			"easytrader "+path+" answered null: the client's grid could not be copied (a captcha or a pop-up?)")
+	}
+	if err != nil {
+		return nil, badTable(path, err)
+	}
+	return rows, nil
+}
+
+func badTable(path string, err error) error {
+	return &automation.Error{Code: automation.CodeInternal, Message: "easytrader " + path + ": cannot read the table", Err: err}
+}
+
+// The agent has no endpoint for these.
+
+func (t *Terminal) OrderHistory(context.Context, automation.HistoryQuery) ([]automation.Order, error) {
+	return nil, automation.ErrUnsupported
+}
+
+func (t *Terminal) RepoRates(context.Context) ([]automation.RepoRate, error) {
+	return nil, automation.ErrUnsupported
+}
+
+func (t *Terminal) LendRepo(context.Context, automation.RepoRequest) (automation.RepoLoan, error) {
+	return automation.RepoLoan{}, automation.ErrUnsupported
+}
+
+func (t *Terminal) PlaceConditionOrder(context.Context, automation.ConditionRequest) (automation.ConditionOrder, error) {
+	return automation.ConditionOrder{}, automation.ErrUnsupported
+}
+
+func (t *Terminal) ConditionOrders(context.Context) ([]automation.ConditionOrder, error) {
+	return nil, automation.ErrUnsupported
+}
+
+func (t *Terminal) CancelConditionOrders(context.Context, automation.ConditionCancel) ([]automation.ConditionOrder, error) {
+	return nil, automation.ErrUnsupported
+}
