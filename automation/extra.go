@@ -89,4 +89,3 @@ func spliceExtra(v any, extra string) ([]byte, error) {
 	buf.WriteString(extra[1:])
 	return buf.Bytes(), nil
 }
-

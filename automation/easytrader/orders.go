@@ -292,4 +292,3 @@ func containsContract(list []string, no string) bool {
 	}
 	return false
 }
-

@@ -45,7 +45,7 @@ type Terminal struct {
 	settleTries int
 	settleWait  time.Duration
 
-	state  atomic.Value // automation.State
+	state  atomic.Value  // automation.State
 	relog  chan struct{} // asks the prober to log in again now
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -111,8 +111,8 @@ func newTransport() *http.Transport {
 	return tr
 }
 
-func (t *Terminal) Name() string           { return t.name }
-func (t *Terminal) Driver() string         { return "easytrader" }
+func (t *Terminal) Name() string            { return t.name }
+func (t *Terminal) Driver() string          { return "easytrader" }
 func (t *Terminal) State() automation.State { return t.state.Load().(automation.State) }
 
 func (t *Terminal) setState(s automation.State, why string) {
