@@ -24,8 +24,7 @@ func (t *Terminal) funds(ctx context.Context) (automation.Funds, error) {
 	}
 	rows, err := thsgrid.Decode(body)
 	if errors.Is(err, thsgrid.ErrNoTable) {
-		return automation.Funds{}, automation.VenueError(automation.CodeNotConnected, "",
-			"easytrader /balance answered null: the client's grid could not be copied (a captcha or a pop-up?)")
+		return automation.Funds{}, noTable("/balance")
 	}
 	if err != nil {
 		return automation.Funds{}, badTable("/balance", err)
@@ -100,13 +99,18 @@ func (t *Terminal) table(ctx context.Context, path string) ([]thsgrid.Row, error
 	}
 	rows, err := thsgrid.Decode(body)
 	if errors.Is(err, thsgrid.ErrNoTable) {
-		return nil, automation.VenueError(automation.CodeNotConnected, "",
-			"easytrader "+path+" answered null: the client's grid could not be copied (a captcha or a pop-up?)")
+		return nil, noTable(path)
 	}
 	if err != nil {
 		return nil, badTable(path, err)
 	}
 	return rows, nil
+}
+
+// noTable is a null table: the agent is there, its client is stuck.
+func noTable(path string) error {
+	return &automation.Error{Code: automation.CodeNotConnected, Err: thsgrid.ErrNoTable,
+		Message: "easytrader " + path + " answered null: the client's grid could not be copied (a captcha or a pop-up?)"}
 }
 
 func badTable(path string, err error) error {

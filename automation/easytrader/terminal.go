@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/automation/thsgrid"
 )
 
 // Terminal is an easytrader agent's account. It implements
@@ -210,6 +211,8 @@ func (t *Terminal) probeOnce(ctx context.Context) error {
 	switch {
 	case err == nil:
 		t.setState(automation.StateReady, "balance probe answered")
+	case errors.Is(err, thsgrid.ErrNoTable):
+		t.setState(automation.StateError, err.Error())
 	case automation.CodeOf(err) == automation.CodeNotConnected:
 		t.setState(automation.StateDisconnected, err.Error())
 	default:

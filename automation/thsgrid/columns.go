@@ -22,7 +22,7 @@ var (
 	colQuantity  = []string{"委托数量", "委托股数", "申报数量"}
 	colFilled    = []string{"成交数量", "已成交数量", "成交股数"}
 	colAvgPrice  = []string{"成交均价", "成交价格", "成交价"}
-	colCancelled = []string{"撤单数量", "已撤数量", "撤销数量"}
+	colCancelled = []string{"撤单数量", "撤消数量", "已撤数量", "撤销数量"}
 	colStatus    = []string{"状态说明", "委托状态", "状态", "备注"}
 	colDate      = []string{"委托日期", "日期", "成交日期"}
 	colTime      = []string{"委托时间", "申报时间", "时间", "下单时间"}
