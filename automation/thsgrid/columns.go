@@ -75,10 +75,10 @@ func Status(raw string, filled, cancelled, quantity int64) string {
 			return automation.OrderPartCancelled
 		}
 		return automation.OrderCancelled
-	case strings.Contains(raw, "部成"), strings.Contains(raw, "部分成交"):
-		return automation.OrderPartFilled
 	case strings.Contains(raw, "已成"), strings.Contains(raw, "全部成交"), raw == "成交", strings.Contains(raw, "全成"):
 		return automation.OrderFilled
+	case strings.Contains(raw, "部成"), strings.Contains(raw, "部分成交"):
+		return automation.OrderPartFilled
 	case raw == "":
 		// Some clients show no status column: tell it from the counts.
 		switch {

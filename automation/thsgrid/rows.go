@@ -34,6 +34,9 @@ func Decode(raw []byte) ([]Row, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("the table is not JSON: %w", err)
 	}
+	if dec.More() {
+		return nil, errors.New("the table is followed by more JSON")
+	}
 	return fromValue(v, 0)
 }
 
@@ -101,15 +104,39 @@ func (r Row) take(used map[string]bool, names ...string) (any, bool) {
 	return nil, false
 }
 
-// leftover is what no field took.
+// leftover is what no field took, with numbers JSON can carry.
 func (r Row) leftover(used map[string]bool) map[string]any {
 	out := make(map[string]any)
 	for k, v := range r {
 		if !used[k] {
-			out[k] = v
+			out[k] = portable(v)
 		}
 	}
 	return out
+}
+
+// portable keeps a number that no float64 holds (1e700) as its text, so
+// that the row's JSON reads back anywhere.
+func portable(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if f, err := t.Float64(); err != nil || math.IsInf(f, 0) {
+			return t.String()
+		}
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = portable(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = portable(e)
+		}
+		return out
+	}
+	return v
 }
 
 // text is a cell as text: numbers as written, null as "".
