@@ -168,7 +168,7 @@ func (t *Terminal) await(ctx context.Context, id string) (out outcome, last stri
 		secs := int(wait / time.Second)
 		if secs >= 1 {
 			r, err := t.api.call(ctx, http.MethodGet, "/api/v1/operations/"+id+"/result",
-				url.Values{"timeout": {strconv.Itoa(secs)}}, nil, wait+5*time.Second)
+				url.Values{"timeout": {strconv.Itoa(secs)}}, nil, wait+max(2*time.Second, wait/10))
 			switch {
 			case err == nil && r.status == http.StatusOK:
 				if o, final := parseResult(r.body); final {
