@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/brokerd/brokerd/automation/easytrader/easytradertest"
 	"github.com/brokerd/brokerd/automation/easyths/easythstest"
+	"github.com/brokerd/brokerd/automation/easytrader/easytradertest"
 )
 
 const (
@@ -207,4 +207,3 @@ func startBrokerdEnv(t *testing.T, config func(dir string) string, getenv func(s
 	t.Cleanup(func() { _ = stop() })
 	return base, logs, stop
 }
-
