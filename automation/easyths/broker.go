@@ -32,6 +32,7 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 			name = automation.OpMarketSell
 		}
 	}
+	sentAt := t.now()
 	data, err := t.run(ctx, name, params, true)
 	if err != nil {
 		return automation.Order{}, err
@@ -60,10 +61,45 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 			o.ContractNo = s
 		}
 	}
-	// v1.7's buy and sell return no order number: o.ContractNo stays ""
-	// (order_cancel by contract_no then cannot name it; order_query shows
-	// it).
+	if o.ContractNo == "" {
+		// v1.7's buy and sell name no order: find it in today's orders,
+		// as a lost answer would be (a read, never a second submit).
+		o.ContractNo = t.findContract(ctx, req, sentAt)
+	}
+	t.claim(o.ContractNo)
 	return o, nil
+}
+
+// findContract finds the number of the order req placed in order_query:
+// "" when there is not exactly one candidate (the order stands; only its
+// number is unknown).
+func (t *Terminal) findContract(ctx context.Context, req automation.OrderRequest, sentAt time.Time) string {
+	if !t.Supports(automation.OpOrderQuery) {
+		return ""
+	}
+	orders, err := t.Orders(ctx, req.Code)
+	if err != nil {
+		t.log.Warn("EasyTHS named no order number and order_query failed: the order stands without one", "error", err)
+		return ""
+	}
+	t.mu.Lock()
+	found := thsgrid.Candidates(orders, req, sentAt, t.claimed)
+	t.mu.Unlock()
+	if len(found) != 1 {
+		t.log.Warn("EasyTHS named no order number and today's orders do not single it out", "code", req.Code, "candidates", len(found))
+		return ""
+	}
+	return found[0].ContractNo
+}
+
+// claim marks a contract number as some order's own.
+func (t *Terminal) claim(no string) {
+	if no == "" {
+		return
+	}
+	t.mu.Lock()
+	t.claimed[thsgrid.TrimContract(no)] = true
+	t.mu.Unlock()
 }
 
 func cell(v any) string {

@@ -43,6 +43,7 @@ type Terminal struct {
 
 	mu      sync.Mutex
 	pending map[string]pendingOp // EasyTHS ids not yet settled
+	claimed map[string]bool      // contract numbers already some order's (thsgrid.TrimContract)
 
 	closing chan struct{} // closed by Close: ends the prober and background settles
 	wg      sync.WaitGroup
@@ -83,6 +84,7 @@ func Open(ctx context.Context, name string, raw automation.Options, env automati
 		ledger:    env.Ledger,
 		pollEvery: time.Second,
 		pending:   make(map[string]pendingOp),
+		claimed:   make(map[string]bool),
 	}
 	t.state.Store(automation.StateConnecting)
 	t.closing = make(chan struct{})

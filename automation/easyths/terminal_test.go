@@ -34,8 +34,8 @@ func TestFlowBothVersions(t *testing.T) {
 			if err != nil || o.Code != "000001" || o.Quantity != 100 {
 				t.Fatalf("buy %+v %v", o, err)
 			}
-			if (o.ContractNo != "") != (v == easythstest.V2) {
-				t.Errorf("contract number %q from %s", o.ContractNo, v)
+			if o.ContractNo == "" {
+				t.Errorf("no contract number from %s (v1.7's found in order_query)", v)
 			}
 			ps, err := f.term.Positions(ctx)
 			if err != nil || len(ps) != 1 || ps[0].Code != "000001" || ps[0].Quantity != 1000 {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -16,11 +15,6 @@ import (
 
 // chinaTime is the zone of the client's 委托时间.
 var chinaTime = time.FixedZone("CST", 8*60*60)
-
-// clockSlack is how much earlier than brokerd's send the agent's clock may
-// stamp the order (its 委托时间 has whole seconds; the two machines' clocks
-// differ a little).
-const clockSlack = 3 * time.Second
 
 // PlaceOrder sends POST /buy or /sell once, never again. An answer lost
 // after the send (a timeout, a reset, a 5xx) is settled from
@@ -127,7 +121,7 @@ func (t *Terminal) settle(ctx context.Context, req automation.OrderRequest, sent
 			lastErr = err
 			continue
 		}
-		found := matching(orders, req, sentAt, t.claimed)
+		found := thsgrid.Candidates(orders, req, sentAt, t.claimed)
 		switch len(found) {
 		case 0:
 			lastErr = nil
@@ -164,38 +158,6 @@ func (t *Terminal) unknown(req automation.OrderRequest, why string, cause error)
 	return automation.OutcomeUnknown(cause,
 		"easytrader order %s %s %v×%d: %s, and today's entrusts could not be read to settle it; check the account, nothing was resent",
 		req.Side, req.Code, req.Price, req.Quantity, why)
-}
-
-// matching are the orders that could be req's: same code, side, price and
-// quantity, placed no earlier than the send, and not already another
-// order's. An order whose time cannot be read could be it.
-func matching(orders []automation.Order, req automation.OrderRequest, sentAt time.Time, claimed map[string]bool) []automation.Order {
-	var out []automation.Order
-	for _, o := range orders {
-		if o.Code != req.Code || o.Side != req.Side || o.Quantity != req.Quantity ||
-			math.Abs(o.Price-req.Price) > 0.0005 || claimed[thsgrid.TrimContract(o.ContractNo)] {
-			continue
-		}
-		if at, ok := placedAt(o, sentAt); ok && at.Before(sentAt.Add(-clockSlack)) {
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
-// placedAt reads an order's 委托日期 and 委托时间 in China time; without
-// a date, the send's day.
-func placedAt(o automation.Order, sentAt time.Time) (time.Time, bool) {
-	day := sentAt.In(chinaTime)
-	if d, err := time.ParseInLocation("20060102", o.Date, chinaTime); err == nil {
-		day = d
-	}
-	clock, err := time.Parse("15:04:05", o.Time)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.Date(day.Year(), day.Month(), day.Day(), clock.Hour(), clock.Minute(), clock.Second(), 0, chinaTime), true
 }
 
 // CancelOrders cancels the open orders that match, one POST
