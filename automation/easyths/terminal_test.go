@@ -281,3 +281,34 @@ func TestRefusedAndCtx(t *testing.T) {
 		t.Errorf("slow submit past the deadline: %v", err)
 	}
 }
+
+// An order still running at EasyTHS at the deadline is outcome_unknown,
+// and settled in the background by its id: logged and published.
+func TestRunningAtDeadlineSettledLater(t *testing.T) {
+	f := open(t, easythstest.Options{}, map[string]any{"request_timeout": "1s"}, nil)
+	f.peer.Inject(easythstest.Fault{Route: "run:buy", Kind: easythstest.Stall})
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	_, err := f.term.PlaceOrder(ctx, buy)
+	if automation.CodeOf(err) != automation.CodeOutcomeUnknown || !strings.Contains(err.Error(), "running") {
+		t.Fatalf("%v (%s)", err, automation.CodeOf(err))
+	}
+	f.peer.Unstall()
+	select {
+	case <-f.events.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not settled in the background")
+	}
+	f.events.mu.Lock()
+	ev := f.events.evs[len(f.events.evs)-1]
+	f.events.mu.Unlock()
+	if b, _ := json.Marshal(ev.Data); ev.Kind != "operation" || !bytes.Contains(b, []byte(`"status":"success"`)) {
+		t.Errorf("event %s %s", ev.Kind, b)
+	}
+	if s, e := f.peer.Submitted("buy"), f.peer.Executed("buy"); s != 1 || e != 1 {
+		t.Errorf("submitted %d, executed %d", s, e)
+	}
+	if !strings.Contains(f.log.String(), "easyths_operation_id") {
+		t.Error("the EasyTHS id is not in the log")
+	}
+}

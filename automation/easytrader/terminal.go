@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,12 +198,22 @@ func (t *Terminal) prepare(ctx context.Context) error {
 	if a.status/100 != 2 {
 		if a.status == http.StatusBadRequest {
 			ae := parseAgentError(a.body)
-			return automation.VenueError(automation.CodeNotConnected, ae.class, "easytrader /prepare refused: "+ae.message)
+			return automation.VenueError(automation.CodeNotConnected, ae.class, "easytrader /prepare refused: "+t.redact(ae.message))
 		}
 		return automation.NotConnected("easytrader /prepare: %s", a)
 	}
 	t.log.Info("easytrader agent logged in", "broker", t.opts.Broker)
 	return nil
+}
+
+// redact keeps the login out of an agent's message that might echo it.
+func (t *Terminal) redact(s string) string {
+	for _, secret := range []string{t.secret, t.user} {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "***")
+		}
+	}
+	return s
 }
 
 // probeOnce reads /balance with the turn held and sets the state from it.

@@ -289,3 +289,16 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// A /prepare refusal that echoes the login keeps it out of the error.
+func TestPrepareRefusalRedacted(t *testing.T) {
+	f := open(t, easytradertest.Options{}, nil)
+	f.peer.Inject(easytradertest.Fault{Path: "/prepare", Kind: easytradertest.Reject, Class: "Exception", Message: "登录失败 " + testUser + "/" + testPassword})
+	err := f.term.Reconnect(testCtx(t))
+	if automation.CodeOf(err) != automation.CodeNotConnected || strings.Contains(err.Error(), testPassword) || strings.Contains(err.Error(), testUser) {
+		t.Errorf("%v", err)
+	}
+	if f.term.State() != automation.StateError {
+		t.Errorf("state %s", f.term.State())
+	}
+}

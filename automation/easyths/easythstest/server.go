@@ -52,6 +52,9 @@ const (
 	Reset     FaultKind = "reset"      // the request read, the connection reset
 	Error500  FaultKind = "500"        // an internal error
 	QueueFull FaultKind = "queue_full" // 503 queue_full (v2) or 500 (v1.7)
+	// Stall (route "run" or "run:buy") holds the next such operation
+	// running, the client's window hung, until Unstall.
+	Stall FaultKind = "stall"
 )
 
 // Route names a fault's target: "submit" (any POST
@@ -83,8 +86,9 @@ type Server struct {
 	reg  *plugins.Registry
 	term *sim.Terminal
 
-	kick chan struct{}
-	stop chan struct{}
+	kick    chan struct{}
+	stop    chan struct{}
+	unstall chan struct{}
 	wg   sync.WaitGroup
 
 	mu        sync.Mutex
@@ -140,7 +144,7 @@ func New(opts Options) *Server {
 		panic("easythstest: " + err.Error())
 	}
 	s := &Server{
-		opts: opts, reg: plugins.NewRegistry(), term: term, kick: make(chan struct{}, 1), stop: make(chan struct{}),
+		opts: opts, reg: plugins.NewRegistry(), term: term, kick: make(chan struct{}, 1), stop: make(chan struct{}), unstall: make(chan struct{}, 1),
 		ops: map[string]*operation{}, loggedIn: true, submitted: map[string]int{}, executed: map[string]int{},
 	}
 	mux := http.NewServeMux()
@@ -188,6 +192,9 @@ func (s *Server) Release() {
 	s.mu.Unlock()
 	s.wake()
 }
+
+// Unstall lets a stalled operation go on.
+func (s *Server) Unstall() { s.unstall <- struct{}{} }
 
 // Restart is EasyTHS restarted: every operation forgotten (their ids
 // answer 404) and the client logged out until Login or a reconnect. The
@@ -524,7 +531,15 @@ func (s *Server) work() {
 			s.queue = s.queue[1:]
 			op.status = "running"
 			logged := s.loggedIn
+			_, stalled := s.takeFault("run", "run:"+op.name)
 			s.mu.Unlock()
+			if stalled {
+				select {
+				case <-s.unstall:
+				case <-s.stop:
+					return
+				}
+			}
 			s.execute(op, logged)
 		}
 	}
