@@ -89,7 +89,7 @@ type Server struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	unstall chan struct{}
-	wg   sync.WaitGroup
+	wg      sync.WaitGroup
 
 	mu        sync.Mutex
 	ops       map[string]*operation
