@@ -33,7 +33,7 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 		}
 	}
 	sentAt := t.now()
-	data, err := t.run(ctx, name, params, true)
+	data, id, err := t.runID(ctx, name, params, true)
 	if err != nil {
 		return automation.Order{}, err
 	}
@@ -67,7 +67,18 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 		o.ContractNo = t.findContract(ctx, req, sentAt)
 	}
 	t.claim(o.ContractNo)
+	o.Extra = withColumn(o.Extra, "easyths_operation_id", id)
 	return o, nil
+}
+
+// withColumn adds one column to an Extra JSON object.
+func withColumn(extra, key string, value any) string {
+	cols := map[string]any{}
+	if extra != "" {
+		_ = json.Unmarshal([]byte(extra), &cols)
+	}
+	cols[key] = value
+	return automation.OrderExtra(cols)
 }
 
 // findContract finds the number of the order req placed in order_query:

@@ -41,15 +41,22 @@ const cleanupTimeout = 3 * time.Second
 // run submits operation name once and waits for its end within ctx. It
 // returns the operation's data on success.
 func (t *Terminal) run(ctx context.Context, name string, params map[string]any, sideEffect bool) (json.RawMessage, error) {
+	data, _, err := t.runID(ctx, name, params, sideEffect)
+	return data, err
+}
+
+// runID is run that also gives EasyTHS's operation id ("" when the submit
+// was not taken).
+func (t *Terminal) runID(ctx context.Context, name string, params map[string]any, sideEffect bool) (data json.RawMessage, id string, err error) {
 	if !t.Supports(name) {
-		return nil, automation.ErrUnsupported
+		return nil, "", automation.ErrUnsupported
 	}
 	if params == nil {
 		params = map[string]any{}
 	}
 	r, err := t.api.call(ctx, http.MethodPost, "/api/v1/operations/"+name, nil, map[string]any{"params": params, "priority": 0}, 0)
 	if err != nil || r.status != http.StatusOK {
-		return nil, t.submitError(name, sideEffect, r, err)
+		return nil, "", t.submitError(name, sideEffect, r, err)
 	}
 	env, _ := decodeEnvelope(r.body)
 	var sub struct {
@@ -59,9 +66,9 @@ func (t *Terminal) run(ctx context.Context, name string, params map[string]any, 
 	_ = json.Unmarshal(env.Data, &sub)
 	if sub.OperationID == "" || (env.Success != nil && !*env.Success) {
 		if sideEffect {
-			return nil, automation.OutcomeUnknown(nil, "EasyTHS answered the %s submit without an operation id (%s); check the account", name, r)
+			return nil, "", automation.OutcomeUnknown(nil, "EasyTHS answered the %s submit without an operation id (%s); check the account", name, r)
 		}
-		return nil, automation.NotConnected("EasyTHS answered the %s submit without an operation id: %s", name, r)
+		return nil, "", automation.NotConnected("EasyTHS answered the %s submit without an operation id: %s", name, r)
 	}
 	raw, _ := json.Marshal(params)
 	p := pendingOp{ID: sub.OperationID, Name: name, Params: raw, SubmittedAt: t.now()}
@@ -70,10 +77,12 @@ func (t *Terminal) run(ctx context.Context, name string, params map[string]any, 
 
 	out, last, err := t.await(ctx, p.ID)
 	if err != nil {
-		return t.giveUp(ctx, p, last, sideEffect, err)
+		data, err = t.giveUp(ctx, p, last, sideEffect, err)
+		return data, p.ID, err
 	}
 	t.untrack(p.ID)
-	return t.ended(p, out, sideEffect)
+	data, err = t.ended(p, out, sideEffect)
+	return data, p.ID, err
 }
 
 // ended turns an operation's end into data or a coded error.

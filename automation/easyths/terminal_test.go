@@ -37,6 +37,9 @@ func TestFlowBothVersions(t *testing.T) {
 			if o.ContractNo == "" {
 				t.Errorf("no contract number from %s (v1.7's found in order_query)", v)
 			}
+			if b, _ := json.Marshal(o); !bytes.Contains(b, []byte(`"easyths_operation_id":"`)) {
+				t.Errorf("the order does not carry EasyTHS's id: %s", b)
+			}
 			ps, err := f.term.Positions(ctx)
 			if err != nil || len(ps) != 1 || ps[0].Code != "000001" || ps[0].Quantity != 1000 {
 				t.Fatalf("positions %+v %v", ps, err)

@@ -42,11 +42,17 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 	case err != nil:
 		t.log.Warn("easytrader order answer lost; settling it from today's entrusts, never resending",
 			"path", path, "code", req.Code, "price", req.Price, "quantity", req.Quantity, "error", err)
-		return t.settle(ctx, req, sentAt, "the answer was lost ("+err.Error()+")")
+		// A timed-out agent may still be typing the order in: it is given
+		// as long again to show it before "not placed" is concluded.
+		patience := time.Duration(0)
+		if errors.Is(err, errRequestTimeout) {
+			patience = t.agent.timeout
+		}
+		return t.settle(ctx, req, sentAt, patience, "the answer was lost ("+err.Error()+")")
 	case a.status >= 500:
 		t.log.Warn("easytrader order answered 5xx; settling it from today's entrusts, never resending",
 			"path", path, "status", a.status)
-		return t.settle(ctx, req, sentAt, fmt.Sprintf("the agent answered HTTP %d", a.status))
+		return t.settle(ctx, req, sentAt, 0, fmt.Sprintf("the agent answered HTTP %d", a.status))
 	case a.status == http.StatusBadRequest:
 		ae := parseAgentError(a.body)
 		if ae.loggedOut() {
@@ -56,12 +62,12 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 		}
 		return automation.Order{}, automation.VenueError(automation.CodeRejected, ae.class, ae.message)
 	case a.status/100 != 2:
-		return t.settle(ctx, req, sentAt, "the agent answered "+a.String())
+		return t.settle(ctx, req, sentAt, 0, "the agent answered "+a.String())
 	}
 	no, message := entrustNo(a.body)
 	if no == "" {
 		t.log.Info("easytrader order answered without entrust_no; finding it in today's entrusts", "message", message)
-		return t.settle(ctx, req, sentAt, fmt.Sprintf("the agent answered %q without an entrust_no", message))
+		return t.settle(ctx, req, sentAt, 0, fmt.Sprintf("the agent answered %q without an entrust_no", message))
 	}
 	t.claimed[thsgrid.TrimContract(no)] = true
 	now := t.now().In(chinaTime)
@@ -100,13 +106,14 @@ func entrustNo(body []byte) (no, message string) {
 }
 
 // settle finds the order req made in today's entrusts: one match is the
-// order; none after a few reads is rejected; more than one is
-// outcome_unknown naming them. Reads that fail until ctx ends leave it
-// outcome_unknown.
-func (t *Terminal) settle(ctx context.Context, req automation.OrderRequest, sentAt time.Time, why string) (automation.Order, error) {
+// order; none after a few reads (and patience since the loss) is
+// rejected; more than one is outcome_unknown naming them. Reads that fail
+// until ctx ends leave it outcome_unknown.
+func (t *Terminal) settle(ctx context.Context, req automation.OrderRequest, sentAt time.Time, patience time.Duration, why string) (automation.Order, error) {
 	var lastErr error
-	for try := 0; try < t.settleTries; try++ {
-		if try > 0 {
+	lostAt := time.Now()
+	for try := 0; try < t.settleTries || time.Since(lostAt) < patience; try++ {
+		if try > 0 || patience > 0 {
 			select {
 			case <-ctx.Done():
 				return automation.Order{}, t.unknown(req, why, context.Cause(ctx))
