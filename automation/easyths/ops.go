@@ -48,6 +48,11 @@ func (t *Terminal) run(ctx context.Context, name string, params map[string]any, 
 // runID is run that also gives EasyTHS's operation id ("" when the submit
 // was not taken).
 func (t *Terminal) runID(ctx context.Context, name string, params map[string]any, sideEffect bool) (data json.RawMessage, id string, err error) {
+	if t.ops.Load() == nil {
+		if err := t.loadCatalog(ctx); err != nil {
+			return nil, "", err
+		}
+	}
 	if !t.Supports(name) {
 		return nil, "", automation.ErrUnsupported
 	}

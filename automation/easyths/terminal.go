@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,10 +109,12 @@ func (t *Terminal) setState(s automation.State, why string) {
 }
 
 // Supports is what EasyTHS listed at connect, among the 15 operations.
+// Before EasyTHS could be asked, every one of them: a submit then fails
+// not_connected (true) rather than unsupported (which it may not be).
 func (t *Terminal) Supports(op string) bool {
 	c := t.ops.Load()
 	if c == nil {
-		return false
+		return slices.Contains(automation.StockOperations, op)
 	}
 	_, ok := (*c)[op]
 	return ok
@@ -226,8 +229,8 @@ func (t *Terminal) probeOnce(ctx context.Context) error {
 	return nil
 }
 
-// probe reads the health every probe_every (and the operation list again
-// while it is unknown) until Close.
+// probe reads the operation list and the health every probe_every until
+// Close.
 func (t *Terminal) probe() {
 	defer t.wg.Done()
 	ctx, cancel := t.untilClose()
@@ -240,12 +243,8 @@ func (t *Terminal) probe() {
 			return
 		case <-tick.C:
 		}
-		var err error
-		if t.ops.Load() == nil {
-			err = t.connect(ctx)
-		} else {
-			err = t.probeOnce(ctx)
-		}
+		// The list too: a restarted EasyTHS may have loaded other plugins.
+		err := t.connect(ctx)
 		if err != nil && ctx.Err() == nil {
 			t.log.Debug("EasyTHS probe failed", "error", err)
 		}

@@ -272,8 +272,11 @@ func TestRefusedAndCtx(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer term.Close()
-	if term.State() != automation.StateDisconnected || term.Supports("buy") {
+	if term.State() != automation.StateDisconnected || !term.Supports("buy") || term.Supports("nope") {
 		t.Errorf("state %s", term.State())
+	}
+	if _, err := term.(*Terminal).PlaceOrder(testCtx(t), buy); automation.CodeOf(err) != automation.CodeNotConnected {
+		t.Errorf("buy against nobody: %v", err)
 	}
 
 	f := open(t, easythstest.Options{}, map[string]any{"request_timeout": "1m"}, nil)
