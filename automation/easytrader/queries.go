@@ -3,6 +3,7 @@ package easytrader
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/automation/thsgrid"
@@ -67,6 +68,7 @@ func (t *Terminal) Orders(ctx context.Context, code string) ([]automation.Order,
 	if err != nil {
 		return nil, err
 	}
+	t.fillPrices(ctx, orders)
 	if code == "" {
 		return orders, nil
 	}
@@ -77,6 +79,35 @@ func (t *Terminal) Orders(ctx context.Context, code string) ([]automation.Order,
 		}
 	}
 	return out, nil
+}
+
+// fillPrices sets the 成交均价 that clients without the column leave out
+// (yh, gj) from /today_trades; only when a filled order lacks it, as each
+// read is a copy of the client's grid. A failed read leaves them 0.
+func (t *Terminal) fillPrices(ctx context.Context, orders []automation.Order) {
+	need := false
+	for _, o := range orders {
+		need = need || (o.Filled > 0 && o.AvgPrice == 0)
+	}
+	if !need {
+		return
+	}
+	rows, err := t.table(ctx, "/today_trades")
+	if err != nil {
+		t.log.Debug("easytrader /today_trades unread: fill prices left out", "error", err)
+		return
+	}
+	amount, shares := map[string]float64{}, map[string]float64{}
+	for _, tr := range thsgrid.Trades(rows) {
+		amount[thsgrid.TrimContract(tr.ContractNo)] += tr.Price * float64(tr.Quantity)
+		shares[thsgrid.TrimContract(tr.ContractNo)] += float64(tr.Quantity)
+	}
+	for i, o := range orders {
+		no := thsgrid.TrimContract(o.ContractNo)
+		if o.Filled > 0 && o.AvgPrice == 0 && shares[no] > 0 {
+			orders[i].AvgPrice = math.Round(amount[no]/shares[no]*1000) / 1000
+		}
+	}
 }
 
 // orders reads a table of orders (today_entrusts or cancel_entrusts).

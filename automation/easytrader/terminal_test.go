@@ -302,3 +302,23 @@ func TestPrepareRefusalRedacted(t *testing.T) {
 		t.Errorf("state %s", f.term.State())
 	}
 }
+
+// Clients without 成交均价 get it from /today_trades.
+func TestFillPriceFromTrades(t *testing.T) {
+	for _, d := range easytradertest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			f := open(t, easytradertest.Options{Dialect: d}, nil)
+			ctx := testCtx(t)
+			if _, err := f.term.PlaceOrder(ctx, automation.OrderRequest{Code: "600000", Side: automation.Buy, Price: 10.5, Quantity: 200}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.peer.Fill(1, 100); err != nil {
+				t.Fatal(err)
+			}
+			orders, err := f.term.Orders(ctx, "")
+			if err != nil || len(orders) != 1 || orders[0].Filled != 100 || orders[0].AvgPrice != 10.5 || orders[0].Status != automation.OrderPartFilled {
+				t.Errorf("%+v %v", orders, err)
+			}
+		})
+	}
+}
