@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -206,4 +207,72 @@ func startBrokerdEnv(t *testing.T, config func(dir string) string, getenv func(s
 	}
 	t.Cleanup(func() { _ = stop() })
 	return base, logs, stop
+}
+
+// The README's tour, unchanged, with an easytrader agent or an EasyTHS
+// server as the default terminal.
+func TestReadmeTourOnAgents(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "grep", "cut"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the tour needs %s", tool)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tour, ok := strings.Cut(string(readme), "## A short tour")
+	if !ok {
+		t.Fatal("README has no tour")
+	}
+	_, tour, _ = strings.Cut(tour, "```sh\n")
+	tour, _, _ = strings.Cut(tour, "```")
+
+	for _, driver := range []string{"easytrader", "easyths"} {
+		t.Run(driver, func(t *testing.T) {
+			var options string
+			switch driver {
+			case "easytrader":
+				agent := easytradertest.New(easytradertest.Options{LoggedIn: true, Holdings: map[string]int64{"600000": 1000}})
+				defer agent.Close()
+				options = "url = \"" + agent.URL + "\"\nprepare = false\nprobe_every = \"1h\"\n"
+			case "easyths":
+				server := easythstest.New(easythstest.Options{Holdings: map[string]int64{"600000": 1000}, Quotes: map[string]float64{"600000": 10.50}})
+				defer server.Close()
+				options = "url = \"" + server.URL + "\"\nprobe_every = \"1h\"\n"
+			}
+			base, _, stop := startBrokerdEnv(t, func(dir string) string {
+				return `
+[api]
+host = "127.0.0.1"
+port = 0
+
+[store]
+path = "` + filepath.ToSlash(filepath.Join(dir, "brokerd.db")) + `"
+
+[[terminals]]
+name = "real"
+driver = "` + driver + `"
+[terminals.options]
+` + options
+			}, func(string) string { return "" })
+			script := strings.Replace(tour, "http://127.0.0.1:7648", base, 1)
+			out, err := exec.Command("bash", "-euo", "pipefail", "-c", script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("the tour failed: %v\n%s", err, out)
+			}
+			for _, want := range []string{
+				`"message":"成功提交600000的买入委托"`, `"合同编号":"`, `"status":"success"`,
+				`"holdings":[{"证券代码":"600000"`, `"field":"params.stock_code"`, `"error_code":"invalid_params"`,
+				`"message":"operation cancelled"`, `"queued_count":0`,
+			} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("the tour's output on %s lacks %s\n%s", driver, want, out)
+				}
+			}
+			if err := stop(); err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
 }
