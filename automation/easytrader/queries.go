@@ -120,6 +120,13 @@ func (t *Terminal) orders(ctx context.Context, path string) ([]automation.Order,
 	if err != nil {
 		return nil, badTable(path, err)
 	}
+	// Today's lists: a client without a 委托日期 column means today.
+	today := t.now().In(chinaTime).Format("20060102")
+	for i := range orders {
+		if orders[i].Date == "" {
+			orders[i].Date = today
+		}
+	}
 	return orders, nil
 }
 
