@@ -14,6 +14,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/automation/easyths"
+	"github.com/brokerd/brokerd/automation/easytrader"
 	"github.com/brokerd/brokerd/automation/paper"
 	"github.com/brokerd/brokerd/automation/sim"
 )
@@ -21,8 +23,10 @@ import (
 // openers is the table of drivers this build knows: a driver is one
 // package under automation/ and one line here.
 var openers = map[string]automation.Opener{
-	"sim":   sim.Open,
-	"paper": paper.Open,
+	"sim":        sim.Open,
+	"paper":      paper.Open,
+	"easytrader": easytrader.Open,
+	"easyths":    easyths.Open,
 }
 
 // driverNames lists the known drivers, sorted, for error messages.
