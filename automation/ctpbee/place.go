@@ -1,0 +1,419 @@
+package ctpbee
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/brokerd/brokerd/automation"
+)
+
+// settleWindow is how long an order, close or cancel is looked for in the
+// book after it was sent: the backend records an order as it sends it,
+// so a sent order shows within a few reads.
+const settleWindow = 3 * time.Second
+
+// msgMissingParams is /order_solve's and /close_position's answer to a
+// missing field: nothing was sent.
+const msgMissingParams = "参数含空"
+
+// orderParams is one order as /order_solve takes it, and as its lists
+// show it once sent.
+type orderParams struct {
+	contract  contract
+	direction string // long | short
+	offset    automation.Offset
+	kind      string // limit | market | fak | fok
+	price     decimal.Decimal
+	volume    decimal.Decimal
+}
+
+func (p orderParams) form() url.Values {
+	return url.Values{
+		"local_symbol": {p.contract.local()},
+		"exchange":     {p.contract.exchange},
+		"direction":    {p.direction},
+		"offset":       {offsetParam[p.offset]},
+		"type":         {p.kind},
+		"price":        {p.price.String()},
+		"volume":       {p.volume.String()},
+	}
+}
+
+// matches reports whether o is the order p describes.
+func (p orderParams) matches(o wireOrder) bool {
+	dir := dirLong
+	if p.direction == "short" {
+		dir = dirShort
+	}
+	return o.localSymbol() == p.contract.local() && string(o.Direction) == dir &&
+		string(o.Offset) == offsetValue[p.offset] &&
+		o.Price.Equal(p.price) && o.Volume.Equal(p.volume)
+}
+
+func (p orderParams) String() string {
+	return fmt.Sprintf("%s %s %s %s %s@%s", p.contract.local(), p.direction, offsetParam[p.offset], p.kind, p.volume, p.price)
+}
+
+// newOrderParams checks a place_order against what CTP can take; a
+// refusal here is rejected with nothing sent.
+func newOrderParams(req automation.PlaceOrderRequest) (orderParams, error) {
+	c, err := parseSymbol(req.Symbol)
+	if err != nil {
+		return orderParams{}, automation.Rejected("%v", err)
+	}
+	p := orderParams{contract: c, volume: req.Quantity}
+	if !req.Quantity.IsPositive() || !req.Quantity.IsInteger() {
+		return orderParams{}, automation.Rejected("quantity must be a whole number of lots, got %s", req.Quantity)
+	}
+	switch req.Side {
+	case automation.SideBuy:
+		p.direction = "long"
+	case automation.SideSell:
+		p.direction = "short"
+	default:
+		return orderParams{}, automation.Rejected("side must be BUY or SELL, got %q", req.Side)
+	}
+	// The side of the position the order acts on: a buy opens a long or
+	// closes a short.
+	closes := req.PositionSide == automation.PositionShort && req.Side == automation.SideBuy ||
+		req.PositionSide == automation.PositionLong && req.Side == automation.SideSell
+	p.offset = req.Offset
+	if p.offset == "" {
+		p.offset = automation.OffsetOpen
+		if req.ReduceOnly || closes {
+			p.offset = automation.OffsetClose
+		}
+	}
+	if _, ok := offsetParam[p.offset]; !ok {
+		return orderParams{}, automation.Rejected("offset must be OPEN, CLOSE, CLOSE_TODAY or CLOSE_YESTERDAY, got %q", req.Offset)
+	}
+	opening := p.offset == automation.OffsetOpen
+	actsOn := automation.PositionLong // a buy opens a long, a sell closes it
+	if (req.Side == automation.SideBuy) != opening {
+		actsOn = automation.PositionShort
+	}
+	switch {
+	case opening && req.ReduceOnly:
+		return orderParams{}, automation.Rejected("reduce_only contradicts offset OPEN")
+	case req.PositionSide != "" && req.PositionSide != automation.PositionBoth && req.PositionSide != actsOn:
+		return orderParams{}, automation.Rejected("a %s with offset %s acts on the %s position, not %s", req.Side, p.offset, actsOn, req.PositionSide)
+	case (p.offset == automation.OffsetCloseToday || p.offset == automation.OffsetCloseYesterday) && !closeTodayDistinct(c.exchange):
+		return orderParams{}, automation.Rejected("offset %s is only for SHFE and INE, which tell today's position from yesterday's; use CLOSE on %s", p.offset, c.exchange)
+	}
+	switch req.Type {
+	case automation.TypeMarket:
+		if !req.Price.IsZero() {
+			return orderParams{}, automation.Rejected("a MARKET order takes no price")
+		}
+		p.kind, p.price = "market", decimal.Zero
+	case automation.TypeLimit, "":
+		if !req.Price.IsPositive() {
+			return orderParams{}, automation.Rejected("a LIMIT order needs a positive price")
+		}
+		p.price = req.Price
+		switch req.TimeInForce {
+		case automation.GTC, "":
+			p.kind = "limit"
+		case automation.IOC:
+			p.kind = "fak"
+		case automation.FOK:
+			p.kind = "fok"
+		default:
+			return orderParams{}, automation.Rejected("time_in_force %s is not available on CTP (GTC, IOC, FOK)", req.TimeInForce)
+		}
+	default:
+		return orderParams{}, automation.Rejected("type must be LIMIT or MARKET, got %q", req.Type)
+	}
+	return p, nil
+}
+
+// PlaceOrder sends one order to POST /order_solve and confirms it in the
+// book: the backend answers without an order id, and a rejection later
+// than 0.2 s still answers success. It is never sent twice.
+func (t *terminal) PlaceOrder(ctx context.Context, req automation.PlaceOrderRequest) (automation.ExchangeOrder, error) {
+	p, err := newOrderParams(req)
+	if err != nil {
+		return automation.ExchangeOrder{}, err
+	}
+	before, err := t.readBook(ctx)
+	if err != nil {
+		return automation.ExchangeOrder{}, err
+	}
+	known := orderIDs(before)
+	t.markSent(p.contract.local())
+	sendCtx, cancel := leaveForSettling(ctx)
+	a, err := t.call(sendCtx, http.MethodPost, "/order_solve", p.form())
+	cancel()
+	var lost *lostAnswer
+	switch {
+	case errors.As(err, &lost):
+		t.log.Warn("the answer to an order was lost; settling it from the book", "order", p.String(), "error", lost.err.Error())
+	case err != nil:
+		return automation.ExchangeOrder{}, err // nothing was sent
+	case !a.Success && a.Msg == msgMissingParams:
+		return automation.ExchangeOrder{}, automation.Rejected("ctpbee_backend: %s", a.Msg)
+	}
+	found, err := t.settle(ctx, known, p.matches, a, lost)
+	if err != nil {
+		return automation.ExchangeOrder{}, err
+	}
+	return t.placed(found, req.ClientOrderID, a)
+}
+
+// placed is the outcome of a settled order: the order, or rejected when
+// CTP refused it (early: the answer's msg; late: 拒单 in the book).
+func (t *terminal) placed(o automation.ExchangeOrder, cid string, a answer) (automation.ExchangeOrder, error) {
+	if cid != "" {
+		t.mu.Lock()
+		t.cids[cid] = o.OrderID
+		t.mu.Unlock()
+		o.ClientOrderID = cid
+	}
+	if o.Status == automation.StatusRejected {
+		reason := a.Msg
+		if a.Success || reason == "" {
+			reason = "CTP rejected it after the backend had answered 成功下单 (see the backend's log)"
+		}
+		return automation.ExchangeOrder{}, automation.Rejected("order %s rejected: %s", o.OrderID, reason)
+	}
+	if !a.Success && a.Msg != "" {
+		t.log.Warn("ctpbee_backend refused an order that its book shows live", "order_id", o.OrderID, "msg", a.Msg)
+	}
+	return o, nil
+}
+
+// sighting is what the book showed of something sent: the orders it did
+// not hold before that match.
+type sighting struct {
+	book       book
+	candidates []wireOrder
+	read       bool  // the book was read at least once
+	readErr    error // the last failed read
+}
+
+// lookFor reads the book until orders not known before the send match,
+// for settleWindow at most (and within ctx).
+func (t *terminal) lookFor(ctx context.Context, known map[string]bool, match func(wireOrder) bool) sighting {
+	deadline := time.Now().Add(settleWindow)
+	pause := 100 * time.Millisecond
+	var s sighting
+	for {
+		b, err := t.readBook(ctx)
+		if err == nil {
+			s.book, s.read, s.candidates = b, true, nil
+			for _, o := range b.allOrders() {
+				if !known[string(o.OrderID)] && match(o) {
+					s.candidates = append(s.candidates, o)
+				}
+			}
+			if len(s.candidates) > 0 {
+				return s
+			}
+		} else {
+			s.readErr = err
+		}
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			return s
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// settle is the outcome of an order sent to /order_solve. a is the
+// backend's answer (zero when lost). One match is the order; several are
+// outcome_unknown with the candidates; none is rejected, except when the
+// backend answered success (it saw the order: it cannot have vanished)
+// or when the book could not be read in time.
+func (t *terminal) settle(ctx context.Context, known map[string]bool, match func(wireOrder) bool, a answer, lost *lostAnswer) (automation.ExchangeOrder, error) {
+	s := t.lookFor(ctx, known, match)
+	switch {
+	case len(s.candidates) == 1:
+		return t.mapped(s.book, s.candidates[0]), nil
+	case len(s.candidates) > 1:
+		return automation.ExchangeOrder{}, ambiguous(s.candidates)
+	case !s.read:
+		return automation.ExchangeOrder{}, unreadable(lost, s.readErr)
+	case lost != nil:
+		return automation.ExchangeOrder{}, automation.NoSuchOrder(fmt.Sprintf("%v, and the backend's book shows no such order after %s", lost, settleWindow))
+	case !a.Success:
+		return automation.ExchangeOrder{}, automation.Rejected("ctpbee_backend: %s", a.Msg)
+	}
+	return automation.ExchangeOrder{}, automation.OutcomeUnknown(nil,
+		"ctpbee_backend answered %q but its book shows no such order after %s; look it up with open_orders", a.Msg, settleWindow)
+}
+
+func ambiguous(candidates []wireOrder) error {
+	var ids []string
+	for _, o := range candidates {
+		ids = append(ids, fmt.Sprintf("%s (%s %s %s@%s, %s)", o.OrderID, o.Direction, o.Offset, o.Volume, o.Price, o.Status))
+	}
+	return automation.OutcomeUnknown(nil,
+		"%d orders at the backend match the one sent, all placed after it: %s; look them up with order_status", len(ids), strings.Join(ids, "; "))
+}
+
+func unreadable(lost *lostAnswer, readErr error) error {
+	cause := readErr
+	if lost != nil {
+		cause = fmt.Errorf("%v; then the book could not be read: %v", lost, readErr)
+	}
+	return automation.OutcomeUnknown(cause, "it may have been sent; look it up with open_orders")
+}
+
+// leaveForSettling is ctx for the send itself: it ends before ctx does,
+// leaving a third of the time (at most 5 s) to settle a lost answer.
+func leaveForSettling(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := min(time.Until(deadline)/3, 5*time.Second)
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
+func orderIDs(b book) map[string]bool {
+	ids := map[string]bool{}
+	for _, o := range b.allOrders() {
+		ids[string(o.OrderID)] = true
+	}
+	return ids
+}
+
+// findOrder looks ref up in the book.
+func (t *terminal) findOrder(b book, ref automation.OrderRef) (wireOrder, bool) {
+	id := ref.OrderID
+	if id == "" {
+		t.mu.Lock()
+		id = t.cids[ref.ClientOrderID]
+		t.mu.Unlock()
+	}
+	i := slices.IndexFunc(b.allOrders(), func(o wireOrder) bool {
+		return string(o.OrderID) == id && (ref.Symbol == "" || o.localSymbol() == ref.Symbol)
+	})
+	if id == "" || i < 0 {
+		return wireOrder{}, false
+	}
+	return b.allOrders()[i], true
+}
+
+// unknownRef is the error for an order the book does not hold. A client
+// order id is known only for orders this terminal placed since it
+// started (ctpbee keeps none), so its absence proves nothing.
+func (t *terminal) unknownRef(ref automation.OrderRef) error {
+	if ref.OrderID != "" {
+		return automation.NoSuchOrder(fmt.Sprintf("ctpbee_backend has no order %s in %s today", ref.OrderID, ref.Symbol))
+	}
+	t.mu.Lock()
+	_, ok := t.cids[ref.ClientOrderID]
+	t.mu.Unlock()
+	if ok {
+		return automation.NoSuchOrder(fmt.Sprintf("ctpbee_backend no longer shows the order of client order id %s", ref.ClientOrderID))
+	}
+	return automation.OutcomeUnknown(nil, "client order id %s is not one this terminal placed since it started, and ctpbee keeps no client order ids: look the order up by order_id", ref.ClientOrderID)
+}
+
+func (t *terminal) OrderStatus(ctx context.Context, ref automation.OrderRef) (automation.ExchangeOrder, error) {
+	b, err := t.readBook(ctx)
+	if err != nil {
+		return automation.ExchangeOrder{}, err
+	}
+	o, ok := t.findOrder(b, ref)
+	if !ok {
+		return automation.ExchangeOrder{}, t.unknownRef(ref)
+	}
+	return t.mapped(b, o), nil
+}
+
+// mapped is o with its average price and client order id.
+func (t *terminal) mapped(b book, o wireOrder) automation.ExchangeOrder {
+	out := toOrder(o, avgPrices(b.Trades)[string(o.OrderID)], t.now())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.withCID(out)
+}
+
+func (t *terminal) OpenOrders(ctx context.Context, symbol string) ([]automation.ExchangeOrder, error) {
+	b, err := t.readBook(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []automation.ExchangeOrder{}
+	for _, o := range b.allOrders() {
+		if s, _ := orderStatus(string(o.Status)); !s.Open() || (symbol != "" && o.localSymbol() != symbol) {
+			continue
+		}
+		out = append(out, t.mapped(b, o))
+	}
+	return out, nil
+}
+
+// CancelOrder sends DELETE /order_solve for an open order and confirms
+// the cancel in the book: the backend answers 成功撤单 whatever happened.
+func (t *terminal) CancelOrder(ctx context.Context, ref automation.OrderRef) (automation.ExchangeOrder, error) {
+	b, err := t.readBook(ctx)
+	if err != nil {
+		return automation.ExchangeOrder{}, err
+	}
+	o, ok := t.findOrder(b, ref)
+	if !ok {
+		return automation.ExchangeOrder{}, t.unknownRef(ref)
+	}
+	if s, _ := orderStatus(string(o.Status)); !s.Open() {
+		return automation.ExchangeOrder{}, automation.Rejected("order %s is already %s: nothing to cancel", o.OrderID, s)
+	}
+	c, err := parseSymbol(o.localSymbol())
+	if err != nil {
+		return automation.ExchangeOrder{}, automation.Rejected("%v", err)
+	}
+	t.markSent(c.local())
+	a, err := t.call(ctx, http.MethodDelete, "/order_solve", url.Values{
+		"local_symbol": {c.local()}, "exchange": {c.exchange}, "order_id": {string(o.OrderID)},
+	})
+	var lost *lostAnswer
+	switch {
+	case errors.As(err, &lost):
+		t.log.Warn("the answer to a cancel was lost; reading the order", "order_id", string(o.OrderID), "error", lost.err.Error())
+	case err != nil:
+		return automation.ExchangeOrder{}, err
+	case !a.Success:
+		return automation.ExchangeOrder{}, automation.Rejected("ctpbee_backend: %s", a.Msg)
+	}
+	deadline := time.Now().Add(settleWindow)
+	pause := 100 * time.Millisecond
+	var last automation.ExchangeOrder
+	for {
+		if b, err := t.readBook(ctx); err == nil {
+			if now, ok := t.findOrder(b, automation.OrderRef{OrderID: string(o.OrderID)}); ok {
+				last = t.mapped(b, now)
+				if !last.Status.Open() {
+					return last, nil
+				}
+			}
+		}
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+	status := "unknown"
+	if last.OrderID != "" {
+		status = string(last.Status)
+	}
+	return automation.ExchangeOrder{}, automation.OutcomeUnknown(nil,
+		"the cancel of order %s was sent but the order is still %s after %s; look it up with order_status", o.OrderID, status, settleWindow)
+}
