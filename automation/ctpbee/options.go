@@ -67,7 +67,7 @@ func (o Options) validate() error {
 }
 
 func optionError(key, format string, args ...any) error {
-	return fmt.Errorf("ctpbee option %s: %s", key, fmt.Sprintf(format, args...))
+	return fmt.Errorf("options.%s %s", key, fmt.Sprintf(format, args...))
 }
 
 // duration is a time.Duration written as a string: "15s", "500ms".

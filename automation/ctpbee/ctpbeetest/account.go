@@ -223,6 +223,10 @@ func (s *Server) placeOrder(v map[string]string) reply {
 		return reply{drop: true}
 	}
 	s.received++
+	for route, d := range s.delayLater {
+		s.delays[route] = d
+	}
+	s.delayLater = nil
 	o := s.send(code, v["exchange"], direction, offset, kind, price, volume, f)
 	for ; s.duplicate > 0; s.duplicate-- {
 		s.send(code, v["exchange"], direction, offset, kind, price, volume, nil)

@@ -58,10 +58,11 @@ type Server struct {
 	nextFill int
 	logs     []any
 
-	faults    []fault
-	delays    map[string]time.Duration
-	refusals  int // logins to refuse
-	duplicate int // orders from another client to place with the next
+	faults     []fault
+	delays     map[string]time.Duration
+	delayLater map[string]time.Duration // delays from the next order on
+	refusals   int                      // logins to refuse
+	duplicate  int                      // orders from another client to place with the next
 
 	requests map[string]int // path → requests seen
 	received int            // orders that reached send_order
@@ -184,6 +185,15 @@ func (s *Server) SetDelay(route string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delays[route] = d
+}
+
+// DelayAfterNextOrder holds the answers to route for d once the next
+// order has been taken (a backend that turns slow while an answer is
+// lost).
+func (s *Server) DelayAfterNextOrder(route string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delayLater = map[string]time.Duration{route: d}
 }
 
 // ExpireToken expires the latest login's token.
