@@ -53,9 +53,11 @@ func (p orderParams) matches(o wireOrder) bool {
 	if p.direction == "short" {
 		dir = dirShort
 	}
+	// A market order's price is whatever the gateway made of 0 (some
+	// send the limit price): it is not compared.
 	return o.localSymbol() == p.contract.local() && string(o.Direction) == dir &&
 		string(o.Offset) == offsetValue[p.offset] &&
-		o.Price.Equal(p.price) && o.Volume.Equal(p.volume)
+		(p.kind == "market" || o.Price.Equal(p.price)) && o.Volume.Equal(p.volume)
 }
 
 func (p orderParams) String() string {
@@ -162,6 +164,9 @@ func (t *terminal) PlaceOrder(ctx context.Context, req automation.PlaceOrderRequ
 		return automation.ExchangeOrder{}, automation.Rejected("ctpbee_backend: %s", a.Msg)
 	}
 	found, err := t.settle(ctx, known, p.matches, a, lost)
+	if errors.Is(err, errUnread) {
+		t.keepSettling(known, p.matches, req.ClientOrderID, p.String())
+	}
 	if err != nil {
 		return automation.ExchangeOrder{}, err
 	}
@@ -263,12 +268,78 @@ func ambiguous(candidates []wireOrder) error {
 		"%d orders at the backend match the one sent, all placed after it: %s; look them up with order_status", len(ids), strings.Join(ids, "; "))
 }
 
+// errUnread marks an outcome_unknown for want of a readable book: the
+// terminal goes on looking in the background.
+var errUnread = errors.New("the backend's book could not be read in time")
+
 func unreadable(lost *lostAnswer, readErr error) error {
-	cause := readErr
+	cause := fmt.Errorf("%w: %v", errUnread, readErr)
 	if lost != nil {
-		cause = fmt.Errorf("%v; then the book could not be read: %v", lost, readErr)
+		cause = fmt.Errorf("%v; then %w: %v", lost, errUnread, readErr)
 	}
-	return automation.OutcomeUnknown(cause, "it may have been sent; look it up with open_orders")
+	return automation.OutcomeUnknown(cause, "it may have been sent; the terminal goes on looking (a venue event of kind settled), or look it up with open_orders")
+}
+
+// backgroundSettle is how long an unsettled order is looked for after
+// its operation gave up.
+const backgroundSettle = 2 * time.Minute
+
+// keepSettling goes on looking for an order whose outcome could not be
+// settled within its operation's deadline, and reports what it finds as a
+// venue event of kind "settled" (and in the log). It ends when found, after
+// backgroundSettle, or at Close.
+func (t *terminal) keepSettling(known map[string]bool, match func(wireOrder) bool, cid, what string) {
+	t.background.Add(2)
+	ctx, cancel := context.WithTimeout(context.Background(), backgroundSettle)
+	go func() { // ends the lookup at Close
+		defer t.background.Done()
+		select {
+		case <-t.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	go func() {
+		defer t.background.Done()
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				t.log.Error("an order's outcome is still unknown: look it up at the backend", "order", what, "client_order_id", cid)
+				return
+			case <-time.After(time.Second):
+			}
+			b, err := t.readBook(ctx)
+			if err != nil {
+				continue
+			}
+			var candidates []wireOrder
+			for _, o := range b.allOrders() {
+				if !known[string(o.OrderID)] && match(o) {
+					candidates = append(candidates, o)
+				}
+			}
+			settled := map[string]any{"client_order_id": cid, "order": what}
+			switch len(candidates) {
+			case 0:
+				settled["outcome"] = "not placed"
+			case 1:
+				o := t.mapped(b, candidates[0])
+				if cid != "" {
+					t.mu.Lock()
+					t.cids[cid] = o.OrderID
+					t.mu.Unlock()
+					o.ClientOrderID = cid
+				}
+				settled["outcome"], settled["order"] = "placed", o
+			default:
+				settled["outcome"], settled["candidates"] = "ambiguous", ids(candidates)
+			}
+			t.log.Warn("settled an order whose outcome was unknown", "order", what, "client_order_id", cid, "outcome", settled["outcome"])
+			t.env.Emit(automation.VenueEvent{Terminal: t.name, Kind: "settled", Data: settled, At: t.now()})
+			return
+		}
+	}()
 }
 
 // leaveForSettling is ctx for the send itself: it ends before ctx does,

@@ -240,6 +240,28 @@ func TestPlaceOrderUnsettledInTime(t *testing.T) {
 	if code(err) != automation.CodeOutcomeUnknown {
 		t.Fatalf("PlaceOrder: %v, want outcome_unknown", err)
 	}
+	// The backend answers again: the terminal settles it by itself.
+	peer.SetDelay("GET /order_solve", 0)
+	deadline := time.Now().Add(10 * time.Second) // a failure guard only
+	for {
+		var settled map[string]any
+		for _, ev := range h.Events() {
+			if ev.Kind == "settled" {
+				settled = ev.Data.(map[string]any)
+			}
+		}
+		if settled != nil {
+			o, _ := settled["order"].(automation.ExchangeOrder)
+			if settled["outcome"] != "placed" || o.OrderID != peer.Orders()[0].OrderID {
+				t.Errorf("settled %v", settled)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never settled: %v", h.Events())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if peer.OrdersReceived() != 1 {
 		t.Errorf("%d orders received", peer.OrdersReceived())
 	}

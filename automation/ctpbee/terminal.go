@@ -99,9 +99,12 @@ type terminal struct {
 	cids    map[string]string    // client order id → order id, this run
 	emitted map[string]string    // order id → status/traded last reported
 
-	stop context.CancelFunc
-	wake chan struct{}
-	done chan struct{}
+	stop       context.CancelFunc
+	wake       chan struct{}
+	done       chan struct{}
+	quit       chan struct{}  // closed by Close: background settling ends
+	background sync.WaitGroup // background settling
+	closeOnce  sync.Once
 }
 
 func newTerminal(name string, base *url.URL, timeout time.Duration, login url.Values, env automation.Env) *terminal {
@@ -136,6 +139,7 @@ func newTerminal(name string, base *url.URL, timeout time.Duration, login url.Va
 		sentAt:  map[string]time.Time{},
 		cids:    map[string]string{},
 		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
 	}
 }
 
@@ -226,8 +230,10 @@ func (t *terminal) Reconnect(ctx context.Context) error {
 // Close stops the refresher. It does not log out: /logout stops the
 // backend's CTP session for every client of it.
 func (t *terminal) Close() error {
+	t.closeOnce.Do(func() { close(t.quit) })
 	t.stop()
 	<-t.done
+	t.background.Wait()
 	t.mu.Lock()
 	t.state = automation.StateDisconnected
 	t.token = ""
@@ -326,6 +332,7 @@ func (t *terminal) setState(s automation.State, reason string) {
 
 // readBook reads GET /order_solve and keeps it for the caches.
 func (t *terminal) readBook(ctx context.Context) (book, error) {
+	started := t.now()
 	a, err := t.call(ctx, http.MethodGet, "/order_solve", nil)
 	if err == nil && !a.Success {
 		err = automation.VenueError(automation.CodeNotConnected, "", "ctpbee_backend's /order_solve refused: "+a.Msg)
@@ -344,31 +351,36 @@ func (t *terminal) readBook(ctx context.Context) (book, error) {
 		}
 		return book{}, err
 	}
-	t.observe(b)
+	t.observe(b, started)
 	return b, nil
 }
 
-// observe keeps b as the latest book, marks the terminal ready and
+// observe keeps b, read from started on, as the latest book (unless a
+// read started later is already kept), marks the terminal ready and
 // reports orders that changed since the last book as venue events.
-func (t *terminal) observe(b book) {
+func (t *terminal) observe(b book, started time.Time) {
 	now := t.now()
 	avg := avgPrices(b.Trades)
 	var changed []automation.ExchangeOrder
 	t.mu.Lock()
-	first := t.emitted == nil
-	if first {
-		t.emitted = map[string]string{}
-	}
-	for _, o := range b.allOrders() {
-		key := string(o.Status) + "/" + o.Traded.String()
-		if t.emitted[string(o.OrderID)] != key {
-			t.emitted[string(o.OrderID)] = key
-			if !first {
-				changed = append(changed, t.withCID(toOrder(o, avg[string(o.OrderID)], now)))
+	if t.book == nil || started.After(t.bookAt) {
+		// Stamped with the read's start: an order sent while the read
+		// was under way may be missing from it.
+		t.book, t.bookAt = &b, started
+		first := t.emitted == nil
+		if first {
+			t.emitted = map[string]string{}
+		}
+		for _, o := range b.allOrders() {
+			key := string(o.Status) + "/" + o.Traded.String()
+			if t.emitted[string(o.OrderID)] != key {
+				t.emitted[string(o.OrderID)] = key
+				if !first {
+					changed = append(changed, t.withCID(toOrder(o, avg[string(o.OrderID)], now)))
+				}
 			}
 		}
 	}
-	t.book, t.bookAt = &b, now
 	if !t.halted && t.token != "" {
 		t.state, t.reason = automation.StateReady, ""
 	}
