@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -45,19 +46,6 @@ func (p orderParams) form() url.Values {
 		"price":        {p.price.String()},
 		"volume":       {p.volume.String()},
 	}
-}
-
-// matches reports whether o is the order p describes.
-func (p orderParams) matches(o wireOrder) bool {
-	dir := dirLong
-	if p.direction == "short" {
-		dir = dirShort
-	}
-	// A market order's price is whatever the gateway made of 0 (some
-	// send the limit price): it is not compared.
-	return o.localSymbol() == p.contract.local() && string(o.Direction) == dir &&
-		string(o.Offset) == offsetValue[p.offset] &&
-		(p.kind == "market" || o.Price.Equal(p.price)) && o.Volume.Equal(p.volume)
 }
 
 func (p orderParams) String() string {
@@ -150,6 +138,10 @@ func (t *terminal) PlaceOrder(ctx context.Context, req automation.PlaceOrderRequ
 		return automation.ExchangeOrder{}, err
 	}
 	known := orderIDs(before)
+	sent := p.sent()
+	if err := t.remember(ctx, req.ClientOrderID, pending(p.contract.local(), sent, known, t.now())); err != nil {
+		return automation.ExchangeOrder{}, err // nothing was sent
+	}
 	t.markSent(p.contract.local())
 	sendCtx, cancel := leaveForSettling(ctx)
 	a, err := t.call(sendCtx, http.MethodPost, "/order_solve", p.form())
@@ -159,27 +151,41 @@ func (t *terminal) PlaceOrder(ctx context.Context, req automation.PlaceOrderRequ
 	case errors.As(err, &lost):
 		t.log.Warn("the answer to an order was lost; settling it from the book", "order", p.String(), "error", lost.err.Error())
 	case err != nil:
+		t.settled(req.ClientOrderID, "", p.contract.local())
 		return automation.ExchangeOrder{}, err // nothing was sent
 	case !a.Success && a.Msg == msgMissingParams:
+		t.settled(req.ClientOrderID, "", p.contract.local())
 		return automation.ExchangeOrder{}, automation.Rejected("ctpbee_backend: %s", a.Msg)
 	}
-	found, err := t.settle(ctx, known, p.matches, a, lost)
-	if errors.Is(err, errUnread) {
-		t.keepSettling(known, p.matches, req.ClientOrderID, p.String())
-	}
-	if err != nil {
+	found, err := t.settle(ctx, known, sent.matches, a, lost)
+	return t.outcome(found, err, req.ClientOrderID, p.contract.local(), a, known, sent.matches)
+}
+
+// outcome records and answers what settling found: the order, none (the
+// client order id then names nothing), or still unknown (looked for on).
+func (t *terminal) outcome(found automation.ExchangeOrder, err error, cid, symbol string, a answer, known map[string]bool, match func(wireOrder) bool) (automation.ExchangeOrder, error) {
+	switch {
+	case errors.Is(err, errUnread):
+		t.keepSettling(known, match, cid, symbol)
+		return automation.ExchangeOrder{}, err
+	case automation.CodeOf(err) == automation.CodeOutcomeUnknown:
+		return automation.ExchangeOrder{}, err // the record stays unsettled
+	case err != nil:
+		t.settled(cid, "", symbol)
 		return automation.ExchangeOrder{}, err
 	}
-	return t.placed(found, req.ClientOrderID, a)
+	return t.placed(found, cid, a)
+}
+
+func pending(symbol string, sent sentOrder, known map[string]bool, now time.Time) clientOrder {
+	return clientOrder{Symbol: symbol, At: now, Sent: &sent, Known: slices.Sorted(maps.Keys(known))}
 }
 
 // placed is the outcome of a settled order: the order, or rejected when
 // CTP refused it (early: the answer's msg; late: 拒单 in the book).
 func (t *terminal) placed(o automation.ExchangeOrder, cid string, a answer) (automation.ExchangeOrder, error) {
 	if cid != "" {
-		t.mu.Lock()
-		t.cids[cid] = o.OrderID
-		t.mu.Unlock()
+		t.settled(cid, o.OrderID, o.Symbol)
 		o.ClientOrderID = cid
 	}
 	if o.Status == automation.StatusRejected {
@@ -323,14 +329,11 @@ func (t *terminal) keepSettling(known map[string]bool, match func(wireOrder) boo
 			switch len(candidates) {
 			case 0:
 				settled["outcome"] = "not placed"
+				t.settled(cid, "", what)
 			case 1:
 				o := t.mapped(b, candidates[0])
-				if cid != "" {
-					t.mu.Lock()
-					t.cids[cid] = o.OrderID
-					t.mu.Unlock()
-					o.ClientOrderID = cid
-				}
+				t.settled(cid, o.OrderID, o.Symbol)
+				o.ClientOrderID = cid
 				settled["outcome"], settled["order"] = "placed", o
 			default:
 				settled["outcome"], settled["candidates"] = "ambiguous", ids(candidates)
@@ -366,7 +369,7 @@ func (t *terminal) findOrder(b book, ref automation.OrderRef) (wireOrder, bool) 
 	id := ref.OrderID
 	if id == "" {
 		t.mu.Lock()
-		id = t.cids[ref.ClientOrderID]
+		id = t.cids[ref.ClientOrderID].OrderID
 		t.mu.Unlock()
 	}
 	i := slices.IndexFunc(b.allOrders(), func(o wireOrder) bool {
@@ -386,10 +389,15 @@ func (t *terminal) unknownRef(ref automation.OrderRef) error {
 		return automation.NoSuchOrder(fmt.Sprintf("ctpbee_backend has no order %s in %s today", ref.OrderID, ref.Symbol))
 	}
 	t.mu.Lock()
-	_, ok := t.cids[ref.ClientOrderID]
+	c, ok := t.cids[ref.ClientOrderID]
 	t.mu.Unlock()
-	if ok {
-		return automation.NoSuchOrder(fmt.Sprintf("ctpbee_backend no longer shows the order of client order id %s", ref.ClientOrderID))
+	switch {
+	case ok && c.Sent != nil:
+		return automation.OutcomeUnknown(nil, "the order of client order id %s is not settled yet", ref.ClientOrderID)
+	case ok && c.OrderID == "":
+		return automation.NoSuchOrder(fmt.Sprintf("client order id %s placed no order", ref.ClientOrderID))
+	case ok:
+		return automation.NoSuchOrder(fmt.Sprintf("ctpbee_backend no longer shows order %s of client order id %s", c.OrderID, ref.ClientOrderID))
 	}
 	return automation.OutcomeUnknown(nil, "client order id %s is not one this terminal placed since it started, and ctpbee keeps no client order ids: look the order up by order_id", ref.ClientOrderID)
 }
@@ -400,10 +408,43 @@ func (t *terminal) OrderStatus(ctx context.Context, ref automation.OrderRef) (au
 		return automation.ExchangeOrder{}, err
 	}
 	o, ok := t.findOrder(b, ref)
+	if !ok && ref.OrderID == "" {
+		return t.settlePending(ctx, ref.ClientOrderID)
+	}
 	if !ok {
 		return automation.ExchangeOrder{}, t.unknownRef(ref)
 	}
 	return t.mapped(b, o), nil
+}
+
+// settlePending settles an order of cid sent but not settled (its answer
+// was lost before a restart, or it matched several): from the book, as
+// PlaceOrder would.
+func (t *terminal) settlePending(ctx context.Context, cid string) (automation.ExchangeOrder, error) {
+	t.mu.Lock()
+	c, ok := t.cids[cid]
+	t.mu.Unlock()
+	if !ok || c.Sent == nil {
+		return automation.ExchangeOrder{}, t.unknownRef(automation.OrderRef{ClientOrderID: cid})
+	}
+	known := map[string]bool{}
+	for _, id := range c.Known {
+		known[id] = true
+	}
+	s := t.lookFor(ctx, known, c.Sent.matches)
+	switch {
+	case len(s.candidates) == 1:
+		o := t.mapped(s.book, s.candidates[0])
+		t.settled(cid, o.OrderID, o.Symbol)
+		o.ClientOrderID = cid
+		return o, nil
+	case len(s.candidates) > 1:
+		return automation.ExchangeOrder{}, ambiguous(s.candidates)
+	case !s.read:
+		return automation.ExchangeOrder{}, unreadable(nil, s.readErr)
+	}
+	t.settled(cid, "", c.Symbol)
+	return automation.ExchangeOrder{}, automation.NoSuchOrder(fmt.Sprintf("client order id %s placed no order: the backend's book shows none", cid))
 }
 
 // mapped is o with its average price and client order id.

@@ -52,12 +52,12 @@ func (t *terminal) ClosePosition(ctx context.Context, req automation.ClosePositi
 		return automation.ExchangeOrder{}, automation.Rejected("%v", err)
 	}
 	// direction=long buys back the short holding, short sells the long.
-	var direction, dirValue string
+	var direction string
 	switch req.PositionSide {
 	case automation.PositionLong:
-		direction, dirValue = "short", dirShort
+		direction = "short"
 	case automation.PositionShort:
-		direction, dirValue = "long", dirLong
+		direction = "long"
 	default:
 		return automation.ExchangeOrder{}, automation.Rejected("position_side must be LONG or SHORT, got %q", req.PositionSide)
 	}
@@ -84,6 +84,10 @@ func (t *terminal) ClosePosition(ctx context.Context, req automation.ClosePositi
 		return automation.ExchangeOrder{}, automation.Rejected("quantity %s is more than the %s position in %s (%s)", volume, req.PositionSide, c.local(), held)
 	}
 	known := orderIDs(before)
+	sent := sentOrder{Close: true, Symbol: c.local(), Direction: direction, Volume: volume}
+	if err := t.remember(ctx, req.ClientOrderID, pending(c.local(), sent, known, t.now())); err != nil {
+		return automation.ExchangeOrder{}, err // nothing was sent
+	}
 	t.markSent(c.local())
 	sendCtx, cancel := leaveForSettling(ctx)
 	a, err := t.call(sendCtx, http.MethodPost, "/close_position", url.Values{
@@ -96,18 +100,14 @@ func (t *terminal) ClosePosition(ctx context.Context, req automation.ClosePositi
 	case errors.As(err, &lost):
 		t.log.Warn("the answer to a close was lost; settling it from the book", "symbol", c.local(), "error", lost.err.Error())
 	case err != nil:
+		t.settled(req.ClientOrderID, "", c.local())
 		return automation.ExchangeOrder{}, err
 	case !a.Success && a.Msg == msgMissingParams:
+		t.settled(req.ClientOrderID, "", c.local())
 		return automation.ExchangeOrder{}, automation.Rejected("ctpbee_backend: %s", a.Msg)
 	}
-	closing := func(o wireOrder) bool {
-		return o.localSymbol() == c.local() && string(o.Direction) == dirValue && string(o.Offset) != offOpen
-	}
-	found, err := t.settleClose(ctx, known, closing, volume, a, lost)
-	if err != nil {
-		return automation.ExchangeOrder{}, err
-	}
-	return t.placed(found, req.ClientOrderID, a)
+	found, err := t.settleClose(ctx, known, sent.matches, volume, a, lost)
+	return t.outcome(found, err, req.ClientOrderID, c.local(), a, known, sent.matches)
 }
 
 // settleClose finds the closing orders /close_position sent. On SHFE and

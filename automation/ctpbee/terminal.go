@@ -41,6 +41,11 @@ func Open(ctx context.Context, name string, raw automation.Options, env automati
 		return nil, optionError("url", "must not carry credentials; they come from the *_env options")
 	}
 	t := newTerminal(name, base, time.Duration(opts.RequestTimeout), login, env)
+	if err := t.loadLedger(ctx); err != nil {
+		t.closeOnce.Do(func() { close(t.quit) })
+		t.background.Wait()
+		return nil, err
+	}
 	t.start()
 	return t, nil
 }
@@ -86,6 +91,7 @@ type terminal struct {
 	now     func() time.Time
 
 	authMu sync.Mutex // one login at a time
+	saveMu sync.Mutex // one journal save at a time, in order
 
 	mu      sync.Mutex
 	state   automation.State
@@ -95,9 +101,9 @@ type terminal struct {
 	halted  bool   // a refused login: no login by itself until Reconnect
 	book    *book  // the last GET /order_solve
 	bookAt  time.Time
-	sentAt  map[string]time.Time // symbol → our last order, close or cancel
-	cids    map[string]string    // client order id → order id, this run
-	emitted map[string]string    // order id → status/traded last reported
+	sentAt  map[string]time.Time   // symbol → our last order, close or cancel
+	cids    map[string]clientOrder // client order id → its order (ledger.go)
+	emitted map[string]string      // order id → status/traded last reported
 
 	stop       context.CancelFunc
 	wake       chan struct{}
@@ -137,7 +143,7 @@ func newTerminal(name string, base *url.URL, timeout time.Duration, login url.Va
 		now:     env.Clock(),
 		state:   automation.StateConnecting,
 		sentAt:  map[string]time.Time{},
-		cids:    map[string]string{},
+		cids:    map[string]clientOrder{},
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 	}
@@ -392,8 +398,8 @@ func (t *terminal) observe(b book, started time.Time) {
 
 // withCID fills in the client order id this run gave the order. t.mu held.
 func (t *terminal) withCID(o automation.ExchangeOrder) automation.ExchangeOrder {
-	for cid, id := range t.cids {
-		if id == o.OrderID {
+	for cid, c := range t.cids {
+		if c.OrderID != "" && c.OrderID == o.OrderID {
 			o.ClientOrderID = cid
 			break
 		}
