@@ -147,3 +147,19 @@ func TestTokenRefusedAfterAFreshLoginIsAnError(t *testing.T) {
 		t.Error("an order was sent")
 	}
 }
+
+// A backend that cannot be reached: Open returns at once, the terminal
+// says reconnecting, and an order is not_connected with nothing sent.
+func TestBackendDown(t *testing.T) {
+	peer := newPeer(t)
+	opts := peerOptions(peer)
+	peer.Close()
+	h := open(t, peer, opts)
+	h.waitState(automation.StateReconnecting)
+	_, err := h.term.PlaceOrder(ctx(t), automation.PlaceOrderRequest{
+		Symbol: "rb2501.SHFE", Side: automation.SideBuy, Type: automation.TypeLimit, Quantity: dec("1"), Price: dec("3400"),
+	})
+	if code(err) != automation.CodeNotConnected {
+		t.Fatalf("PlaceOrder: %v, want not_connected", err)
+	}
+}

@@ -347,3 +347,29 @@ func TestOpenOrdersAndStatus(t *testing.T) {
 		t.Errorf("no venue event for the fill: %v", h.Events())
 	}
 }
+
+// A cancel and a close whose answers were lost are confirmed from the
+// book, not sent again.
+func TestLostAnswersOfCancelAndClose(t *testing.T) {
+	peer := newPeer(t)
+	peer.SetPrice("rb2501.SHFE", 3500)
+	peer.SetPosition("rb2501.SHFE", "short", 1, 0, 3600)
+	h := ready(t, peer)
+	o, err := h.term.PlaceOrder(ctx(t), limit("rb2501.SHFE", automation.SideBuy, "1", "3400"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.DropNext("DELETE /order_solve")
+	c, err := h.term.CancelOrder(ctx(t), automation.OrderRef{Symbol: "rb2501.SHFE", OrderID: o.OrderID})
+	if err != nil || c.Status != automation.StatusCanceled {
+		t.Fatalf("CancelOrder: %s %v", orderString(c), err)
+	}
+	peer.DropNext("POST /close_position")
+	closed, err := h.term.ClosePosition(ctx(t), automation.ClosePositionRequest{Symbol: "rb2501.SHFE", PositionSide: automation.PositionShort})
+	if err != nil || closed.Offset != automation.OffsetCloseToday || closed.Status != automation.StatusFilled {
+		t.Fatalf("ClosePosition: %s %v", orderString(closed), err)
+	}
+	if peer.Requests("/close_position") != 1 || peer.ClosesReceived() != 1 {
+		t.Errorf("%d closes", peer.Requests("/close_position"))
+	}
+}

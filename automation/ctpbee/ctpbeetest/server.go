@@ -61,6 +61,7 @@ type Server struct {
 	faults     []fault
 	delays     map[string]time.Duration
 	delayLater map[string]time.Duration // delays from the next order on
+	dropNext   map[string]int           // answers to drop, by route
 	refusals   int                      // logins to refuse
 	duplicate  int                      // orders from another client to place with the next
 
@@ -100,6 +101,7 @@ func New(cfg Config) *Server {
 		prices:   map[string]float64{},
 		holdings: map[string]*holding{},
 		delays:   map[string]time.Duration{},
+		dropNext: map[string]int{},
 		requests: map[string]int{},
 	}
 	rand.Read(s.key)
@@ -168,6 +170,15 @@ func (s *Server) RejectNextLate() { s.addFault(fault{rejectLate, ""}) }
 // DropNextAnswer takes the next order and drops its connection without
 // an answer.
 func (s *Server) DropNextAnswer() { s.addFault(fault{dropAnswer, ""}) }
+
+// DropNext carries out the next request on route (such as "DELETE
+// /order_solve" or "POST /close_position") and drops its connection
+// without an answer.
+func (s *Server) DropNext(route string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropNext[route]++
+}
 
 // DropNextUnsent drops the connection of the next order before it is
 // passed to CTP: nothing is sent.
@@ -327,6 +338,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		a = s.route(r.Method, r.URL.Path, values)
 	}
+	s.mu.Lock()
+	if route := r.Method + " " + r.URL.Path; s.dropNext[route] > 0 && a.status != http.StatusInternalServerError {
+		s.dropNext[route]--
+		a.drop = true
+	}
+	s.mu.Unlock()
 	if a.drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
