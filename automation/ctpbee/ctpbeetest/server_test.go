@@ -109,3 +109,44 @@ func TestPyFloat(t *testing.T) {
 		t.Errorf("dumps: %s", got)
 	}
 }
+
+// /close_position answers 平仓请求发送成功 also when it sends nothing: an
+// unknown direction, no holding, a full symbol; without a last price it
+// is Flask's 500.
+func TestClosePositionAsTheBackendDoes(t *testing.T) {
+	s := New(Config{UserID: "u", Password: "p"})
+	defer s.Close()
+	s.SetPosition("rb2501.SHFE", "long", 1, 1, 3400)
+	auth := "JWT " + login(t, s)
+	closeWith := func(v url.Values) (int, string) {
+		status, _, body := post(t, s, "/close_position", form, v.Encode(), auth)
+		return status, body
+	}
+	base := url.Values{"local_symbol": {"rb2501.SHFE"}, "volume": {"1"}, "direction": {"short"}, "exchange": {"SHFE"}, "symbol": {"rb2501"}}
+	if status, _ := closeWith(base); status != 500 {
+		t.Fatalf("no last price: %d", status)
+	}
+	s.SetPrice("rb2501.SHFE", 3500)
+	edit := func(k, v string) url.Values {
+		c := url.Values{}
+		for key, vals := range base {
+			c[key] = vals
+		}
+		c.Set(k, v)
+		return c
+	}
+	for _, v := range []url.Values{edit("direction", "sell"), edit("symbol", "rb2501.SHFE"), edit("direction", "long")} {
+		if status, body := closeWith(v); status != 200 || !strings.Contains(body, `"success": true`) {
+			t.Fatalf("%v: %d %s", v, status, body)
+		}
+	}
+	if len(s.Orders()) != 0 {
+		t.Fatalf("sent %v", s.Orders())
+	}
+	// Two lots, today's first: 平今 then 平昨.
+	closeWith(edit("volume", "5"))
+	orders := s.Orders()
+	if len(orders) != 2 || orders[0].Offset != "closetoday" || orders[1].Offset != "closeyesterday" || s.PositionOf("rb2501.SHFE", "long") != (Position{}) {
+		t.Fatalf("orders %v, left %v", orders, s.PositionOf("rb2501.SHFE", "long"))
+	}
+}
