@@ -126,6 +126,15 @@ func (t *terminal) CancelOrder(ctx context.Context, ref automation.OrderRef) (au
 		return automation.ExchangeOrder{}, err
 	}
 	o, ok := t.findOrder(b, ref)
+	if !ok && ref.OrderID == "" {
+		// An order of the client order id not settled yet is settled
+		// first.
+		settled, err := t.settlePending(ctx, ref.ClientOrderID)
+		if err != nil {
+			return automation.ExchangeOrder{}, err
+		}
+		return t.CancelOrder(ctx, automation.OrderRef{Symbol: ref.Symbol, OrderID: settled.OrderID})
+	}
 	if !ok {
 		return automation.ExchangeOrder{}, t.unknownRef(ref)
 	}
