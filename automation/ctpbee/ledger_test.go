@@ -131,7 +131,7 @@ func TestAnOrderLostBeforeARestartIsSettledAfterIt(t *testing.T) {
 	peer.DelayAfterNextOrder("GET /order_solve", 10*time.Second)
 	req := limit("rb2501.SHFE", automation.SideSell, "2", "3600")
 	req.ClientOrderID = "cid-lost"
-	c, cancel := context.WithTimeout(ctx(t), time.Second)
+	c, cancel := context.WithTimeout(ctx(t), 3*time.Second)
 	defer cancel()
 	if _, err := h.term.PlaceOrder(c, req); code(err) != automation.CodeOutcomeUnknown {
 		t.Fatalf("PlaceOrder: %v, want outcome_unknown", err)

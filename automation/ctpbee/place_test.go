@@ -234,7 +234,7 @@ func TestPlaceOrderUnsettledInTime(t *testing.T) {
 	peer.DropNextAnswer()
 	// The book read before the send is quick; the ones after it are not.
 	peer.DelayAfterNextOrder("GET /order_solve", 10*time.Second)
-	c, cancel := context.WithTimeout(ctx(t), time.Second)
+	c, cancel := context.WithTimeout(ctx(t), 3*time.Second)
 	defer cancel()
 	_, err := h.term.PlaceOrder(c, limit("rb2501.SHFE", automation.SideBuy, "1", "3400"))
 	if code(err) != automation.CodeOutcomeUnknown {
