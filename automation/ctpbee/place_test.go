@@ -188,7 +188,7 @@ func TestPlaceOrderSettled(t *testing.T) {
 		{"a late rejection answered 成功下单", (*ctpbeetest.Server).RejectNextLate, "", "rejected", "", "after the backend had answered", 1},
 		{"a dropped connection after the order was taken", (*ctpbeetest.Server).DropNextAnswer, "", "ok", "NEW", "", 1},
 		{"a dropped connection before it was sent", (*ctpbeetest.Server).DropNextUnsent, "", "rejected", "", "no such order", 0},
-		{"an answer slower than request_timeout", func(p *ctpbeetest.Server) { p.SetDelay("POST /order_solve", 3*time.Second) }, "300ms", "ok", "NEW", "", 1},
+		{"an answer slower than request_timeout", func(p *ctpbeetest.Server) { p.SetDelay("POST /order_solve", 4*time.Second) }, "1s", "ok", "NEW", "", 1},
 		{"another client's identical order", func(p *ctpbeetest.Server) { p.DuplicateNext(1) }, "", "outcome_unknown", "", "2 orders", 1},
 		{"a lost answer and another client's identical order", func(p *ctpbeetest.Server) {
 			p.DuplicateNext(1)
