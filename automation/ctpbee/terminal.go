@@ -235,6 +235,7 @@ func (t *terminal) Close() error {
 	t.stop()
 	<-t.done
 	t.background.Wait()
+	t.reads.CloseIdleConnections()
 	t.mu.Lock()
 	t.state = automation.StateDisconnected
 	t.token = ""
