@@ -83,7 +83,7 @@ func checkPlaceOrder(p Params) []FieldError {
 // and minimums, and the futures-only offset.
 func placeOrderFits(p Params, t automation.Terminal) []FieldError {
 	symbol, quantity := p.str("symbol"), p.decimal("quantity")
-	errs := symbolFits(t, symbol, p.decimal("price"), quantity)
+	errs := symbolFits(t, symbol, p.decimal("price"), quantity, p.bool("reduce_only"))
 	futures := takesOffset(t)
 	switch {
 	case p.has("offset") && !futures:

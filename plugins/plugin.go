@@ -201,7 +201,7 @@ func (p Params) given(name string) bool {
 
 // ErrUnknownOperation is returned (wrapped with the name) for an operation
 // no plugin implements.
-var ErrUnknownOperation = &automation.Error{Code: "unknown_operation", Message: "unknown operation"}
+var ErrUnknownOperation = &automation.Error{Code: automation.CodeUnknownOperation, Message: "unknown operation"}
 
 // ValidationError is the error for parameters that do not pass their
 // schema; it lists every bad field.
@@ -219,7 +219,7 @@ func (e *ValidationError) Error() string {
 }
 
 // ErrorCode makes the queue and the server report invalid_params.
-func (e *ValidationError) ErrorCode() string { return "invalid_params" }
+func (e *ValidationError) ErrorCode() string { return string(automation.CodeInvalidParams) }
 
 // Registry knows every plugin by name. It is read-only once built and safe
 // for concurrent use.
@@ -354,7 +354,26 @@ func (r *Registry) ExecuteWith(ctx context.Context, t automation.Terminal, name 
 	if ctx.Err() != nil {
 		return Result{}, notSent(context.Cause(ctx))
 	}
-	return p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID, OperationID: opts.OperationID})
+	res, err := p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID, OperationID: opts.OperationID})
+	return withVenueCode(res, err), err
+}
+
+// withVenueCode keeps a venue's own error code ("-2010") in the data of a
+// failed operation, as data.venue_code, beside what the plugin put there.
+func withVenueCode(res Result, err error) Result {
+	var coded *automation.Error
+	if err == nil || !errors.As(err, &coded) || coded.VenueCode == "" {
+		return res
+	}
+	data := map[string]any{}
+	if res.Data != nil {
+		if b, merr := json.Marshal(res.Data); merr == nil {
+			_ = json.Unmarshal(b, &data) // an object, or left empty
+		}
+	}
+	data["venue_code"] = coded.VenueCode
+	res.Data = data
+	return res
 }
 
 func (r *Registry) now() time.Time {

@@ -8,6 +8,8 @@ package queue
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Status is where an operation is in its lifecycle:
@@ -30,14 +32,15 @@ func (s Status) Final() bool {
 	return s == StatusSuccess || s == StatusFailed || s == StatusCancelled
 }
 
-// Error codes the queue itself gives an operation.
+// Error codes the queue itself gives an operation (defined with the others
+// in automation).
 const (
-	CodeTimeout        = "timeout"         // the executor did not return before the deadline
-	CodeOutcomeUnknown = "outcome_unknown" // …and it may have had a side effect
-	CodeInterrupted    = "interrupted"     // found running after a crash; never re-executed
-	CodeExpired        = "expired"         // not started before expire_after
-	CodeCancelled      = "cancelled"       // cancelled by a client
-	CodeInternal       = "internal"        // a panic or an error without a code
+	CodeTimeout        = string(automation.CodeTimeout)        // the executor did not return before the deadline
+	CodeOutcomeUnknown = string(automation.CodeOutcomeUnknown) // …and it may have had a side effect
+	CodeInterrupted    = string(automation.CodeInterrupted)    // found running after a crash; never re-executed
+	CodeExpired        = string(automation.CodeExpired)        // not started before expire_after
+	CodeCancelled      = string(automation.CodeCancelled)      // cancelled by a client
+	CodeInternal       = string(automation.CodeInternal)       // a panic or an error without a code
 )
 
 // Priority bounds: higher runs first.

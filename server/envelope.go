@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Envelope is the shape of every JSON answer. Every key is always present:
@@ -27,43 +29,56 @@ type ErrorEnvelope struct {
 	Timestamp string `json:"timestamp" example:"2026-01-02T10:30:00.123456+08:00"`
 } //@name ErrorEnvelope
 
-// Error codes of the API; each has one HTTP status (codeStatus).
+// Error codes of the API (all defined in automation); each has one HTTP
+// status (codeStatus).
 const (
-	codeInvalidParams    = "invalid_params"
-	codeNotFound         = "not_found"
-	codeUnknownOperation = "unknown_operation"
-	codeUnsupported      = "unsupported"
-	codeConflict         = "conflict"
-	codeQueueFull        = "queue_full"
-	codeUnavailable      = "unavailable"
-	codeUnauthorized     = "unauthorized"
-	codeForbidden        = "forbidden"
-	codeRateLimited      = "rate_limited"
-	codeTimeout          = "timeout"
-	codeBadRequest       = "bad_request"
-	codeTooLarge         = "too_large"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeNotConnected     = "not_connected"
-	codeInternal         = "internal"
+	codeInvalidParams      = string(automation.CodeInvalidParams)
+	codeNotFound           = string(automation.CodeNotFound)
+	codeUnknownOperation   = string(automation.CodeUnknownOperation)
+	codeUnsupported        = string(automation.CodeUnsupported)
+	codeConflict           = string(automation.CodeConflict)
+	codeQueueFull          = string(automation.CodeQueueFull)
+	codeUnavailable        = string(automation.CodeUnavailable)
+	codeJournalUnavailable = string(automation.CodeJournalUnavailable)
+	codeUnauthorized       = string(automation.CodeUnauthorized)
+	codeForbidden          = string(automation.CodeForbidden)
+	codeRateLimited        = string(automation.CodeRateLimited)
+	codeTimeout            = string(automation.CodeTimeout)
+	codeBadRequest         = string(automation.CodeBadRequest)
+	codeTooLarge           = string(automation.CodeTooLarge)
+	codeMethodNotAllowed   = string(automation.CodeMethodNotAllowed)
+	codeNotConnected       = string(automation.CodeNotConnected)
+	codeInternal           = string(automation.CodeInternal)
 )
 
+// codeStatus is the HTTP status of an answer refused with each code. The
+// operation failure codes that never refuse a request themselves (an
+// operation that failed is answered 200 with its error_code) are listed
+// too, for the day one does.
 var codeStatus = map[string]int{
-	codeInvalidParams:    http.StatusUnprocessableEntity,
-	codeNotFound:         http.StatusNotFound,
-	codeUnknownOperation: http.StatusNotFound,
-	codeUnsupported:      http.StatusUnprocessableEntity,
-	codeConflict:         http.StatusConflict,
-	codeQueueFull:        http.StatusServiceUnavailable,
-	codeUnavailable:      http.StatusServiceUnavailable,
-	codeUnauthorized:     http.StatusUnauthorized,
-	codeForbidden:        http.StatusForbidden,
-	codeRateLimited:      http.StatusTooManyRequests,
-	codeTimeout:          http.StatusRequestTimeout,
-	codeBadRequest:       http.StatusBadRequest,
-	codeTooLarge:         http.StatusRequestEntityTooLarge,
-	codeMethodNotAllowed: http.StatusMethodNotAllowed,
-	codeNotConnected:     http.StatusBadGateway,
-	codeInternal:         http.StatusInternalServerError,
+	codeInvalidParams:      http.StatusUnprocessableEntity,
+	codeNotFound:           http.StatusNotFound,
+	codeUnknownOperation:   http.StatusNotFound,
+	codeUnsupported:        http.StatusUnprocessableEntity,
+	codeConflict:           http.StatusConflict,
+	codeQueueFull:          http.StatusServiceUnavailable,
+	codeUnavailable:        http.StatusServiceUnavailable,
+	codeJournalUnavailable: http.StatusServiceUnavailable,
+	codeUnauthorized:       http.StatusUnauthorized,
+	codeForbidden:          http.StatusForbidden,
+	codeRateLimited:        http.StatusTooManyRequests,
+	codeTimeout:            http.StatusRequestTimeout,
+	codeBadRequest:         http.StatusBadRequest,
+	codeTooLarge:           http.StatusRequestEntityTooLarge,
+	codeMethodNotAllowed:   http.StatusMethodNotAllowed,
+	codeNotConnected:       http.StatusBadGateway,
+	codeInternal:           http.StatusInternalServerError,
+
+	string(automation.CodeRejected):       http.StatusUnprocessableEntity,
+	string(automation.CodeOutcomeUnknown): http.StatusBadGateway,
+	string(automation.CodeInterrupted):    http.StatusServiceUnavailable,
+	string(automation.CodeExpired):        http.StatusGone,
+	string(automation.CodeCancelled):      http.StatusConflict,
 }
 
 // timeFormat is RFC 3339 with microseconds and a numeric offset (never

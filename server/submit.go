@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
 )
@@ -94,6 +95,15 @@ func (s *Server) submit(c *gin.Context) {
 		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) does not support %s: choose another terminal with \"terminal\"; GET /api/v1/operations/ lists which support it",
 			terminal, t.Driver(), name), nil)
 		return
+	}
+
+	// A terminal holding back for its venue's rate limits takes nothing
+	// it would have to fail: the script retries after the window.
+	if th, ok := t.(automation.Throttler); ok {
+		if after, throttled := th.Throttled(); throttled {
+			s.failRetry(c, codeRateLimited, fmt.Sprintf("terminal %q is holding back for its venue's rate limits: retry after %s", terminal, after.Round(time.Second)), max(after, time.Second))
+			return
+		}
 	}
 
 	// Once asked, the submit completes even if the client leaves: a

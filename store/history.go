@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/queue"
 )
 
@@ -38,7 +39,7 @@ type FilterError struct {
 }
 
 func (e *FilterError) Error() string     { return "history filter " + e.Field + ": " + e.Reason }
-func (e *FilterError) ErrorCode() string { return "invalid_params" }
+func (e *FilterError) ErrorCode() string { return string(automation.CodeInvalidParams) }
 
 // normalize checks f and fills in the default limit.
 func (f HistoryFilter) normalize() (HistoryFilter, error) {

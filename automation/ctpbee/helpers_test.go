@@ -178,7 +178,7 @@ func ctx(t *testing.T) context.Context {
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-func code(err error) string {
+func code(err error) automation.Code {
 	if err == nil {
 		return "ok"
 	}

@@ -68,8 +68,10 @@ func (p orderParams) sent() sentOrder {
 		Market: p.kind == "market", Price: p.price, Volume: p.volume}
 }
 
-// loadLedger reads the terminal's client order ids from the journal and
-// goes on settling the orders that were sent but not settled.
+// loadLedger reads the terminal's client order ids from the journal. The
+// orders sent but not settled before the restart stay so until an
+// order_status by their client order id (brokerd's settler asks at start)
+// settles them from the book.
 func (t *terminal) loadLedger(ctx context.Context) error {
 	if t.env.Ledger == nil {
 		return nil
@@ -95,12 +97,7 @@ func (t *terminal) loadLedger(ctx context.Context) error {
 		}
 		t.cids[cid] = o
 		if o.Sent != nil {
-			known := map[string]bool{}
-			for _, id := range o.Known {
-				known[id] = true
-			}
-			t.log.Warn("an order sent before the restart was not settled; looking for it", "client_order_id", cid, "symbol", o.Symbol)
-			t.keepSettling(known, o.Sent.matches, cid, o.Symbol)
+			t.log.Warn("an order sent before the restart is not settled yet", "client_order_id", cid, "symbol", o.Symbol)
 		}
 	}
 	return nil

@@ -160,6 +160,17 @@ func TestTheJournal(t *testing.T) {
 			t.Fatalf("Open: %v", err)
 		}
 	})
+	t.Run("a client order id never sent", func(t *testing.T) {
+		h, err := openWithLedger(t, peer, &memoryLedger{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.waitState(automation.StateReady)
+		_, err = h.term.OrderStatus(ctx(t), automation.OrderRef{Symbol: "rb2501.SHFE", ClientOrderID: "never"})
+		if !errors.Is(err, automation.ErrNoSuchOrder) {
+			t.Fatalf("OrderStatus: %v, want no such order", err)
+		}
+	})
 	t.Run("a failed save sends nothing", func(t *testing.T) {
 		ledger := &memoryLedger{fail: true}
 		h, err := openWithLedger(t, peer, ledger)

@@ -46,6 +46,9 @@ func (t *terminal) unknownRef(ref automation.OrderRef) error {
 		return automation.NoSuchOrder(fmt.Sprintf("client order id %s placed no order", ref.ClientOrderID))
 	case ok:
 		return automation.NoSuchOrder(fmt.Sprintf("ctpbee_backend no longer shows order %s of client order id %s", c.OrderID, ref.ClientOrderID))
+	case t.env.Ledger != nil:
+		// Every client order id is journaled before its order is sent.
+		return automation.NoSuchOrder(fmt.Sprintf("this terminal never sent an order with client order id %s", ref.ClientOrderID))
 	}
 	return automation.OutcomeUnknown(nil, "client order id %s is not one this terminal placed since it started, and ctpbee keeps no client order ids: look the order up by order_id", ref.ClientOrderID)
 }

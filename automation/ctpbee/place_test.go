@@ -207,7 +207,7 @@ func TestPlaceOrderSettled(t *testing.T) {
 			h.waitState(automation.StateReady)
 			tt.fault(peer)
 			o, err := h.term.PlaceOrder(ctx(t), limit("rb2501.SHFE", automation.SideBuy, "1", "3400"))
-			if got := code(err); got != tt.want {
+			if got := string(code(err)); got != tt.want {
 				t.Fatalf("PlaceOrder: %v (%s), want %s", err, got, tt.want)
 			}
 			if err == nil && string(o.Status) != tt.status {
@@ -236,31 +236,18 @@ func TestPlaceOrderUnsettledInTime(t *testing.T) {
 	peer.DelayAfterNextOrder("GET /order_solve", 10*time.Second)
 	c, cancel := context.WithTimeout(ctx(t), 3*time.Second)
 	defer cancel()
-	_, err := h.term.PlaceOrder(c, limit("rb2501.SHFE", automation.SideBuy, "1", "3400"))
+	req := limit("rb2501.SHFE", automation.SideBuy, "1", "3400")
+	req.ClientOrderID = "cid-unsettled"
+	_, err := h.term.PlaceOrder(c, req)
 	if code(err) != automation.CodeOutcomeUnknown {
 		t.Fatalf("PlaceOrder: %v, want outcome_unknown", err)
 	}
-	// The backend answers again: the terminal settles it by itself.
+	// The backend answers again: brokerd's settler asks by the client
+	// order id, and the book settles it.
 	peer.SetDelay("GET /order_solve", 0)
-	deadline := time.Now().Add(10 * time.Second) // a failure guard only
-	for {
-		var settled map[string]any
-		for _, ev := range h.Events() {
-			if ev.Kind == "settled" {
-				settled = ev.Data.(map[string]any)
-			}
-		}
-		if settled != nil {
-			o, _ := settled["order"].(automation.ExchangeOrder)
-			if settled["outcome"] != "placed" || o.OrderID != peer.Orders()[0].OrderID {
-				t.Errorf("settled %v", settled)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never settled: %v", h.Events())
-		}
-		time.Sleep(10 * time.Millisecond)
+	o, err := h.term.OrderStatus(ctx(t), automation.OrderRef{Symbol: "rb2501.SHFE", ClientOrderID: "cid-unsettled"})
+	if err != nil || o.OrderID != peer.Orders()[0].OrderID || o.ClientOrderID != "cid-unsettled" {
+		t.Fatalf("OrderStatus by client order id: %+v %v", o, err)
 	}
 	if peer.OrdersReceived() != 1 {
 		t.Errorf("%d orders received", peer.OrdersReceived())
@@ -295,7 +282,7 @@ func TestCancelOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := peer.Requests("/order_solve")
 			o, err := h.term.CancelOrder(ctx(t), tt.ref)
-			got := code(err)
+			got := string(code(err))
 			switch {
 			case err == nil:
 				got = string(o.Status)

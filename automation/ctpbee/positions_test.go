@@ -111,7 +111,7 @@ func TestClosePosition(t *testing.T) {
 			}
 			h := ready(t, peer)
 			o, err := h.term.ClosePosition(ctx(t), tt.req)
-			got := code(err)
+			got := string(code(err))
 			if err == nil {
 				got = orderString(o)
 			}

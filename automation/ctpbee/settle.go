@@ -6,7 +6,6 @@ package ctpbee
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -25,11 +24,11 @@ const settleWindow = 3 * time.Second
 // client order id then names nothing), or still unknown (looked for on).
 func (t *terminal) outcome(found automation.ExchangeOrder, err error, cid, symbol string, a answer, known map[string]bool, match func(wireOrder) bool) (automation.ExchangeOrder, error) {
 	switch {
-	case errors.Is(err, errUnread):
-		t.keepSettling(known, match, cid, symbol)
-		return automation.ExchangeOrder{}, err
 	case automation.CodeOf(err) == automation.CodeOutcomeUnknown:
-		return automation.ExchangeOrder{}, err // the record stays unsettled
+		// The record stays unsettled: brokerd's settler asks
+		// OrderStatus by the client order id, which settles it from the
+		// book (settlePending).
+		return automation.ExchangeOrder{}, err
 	case err != nil:
 		t.settled(cid, "", symbol)
 		return automation.ExchangeOrder{}, err
@@ -134,75 +133,12 @@ func ambiguous(candidates []wireOrder) error {
 		"%d orders at the backend match the one sent, all placed after it: %s; look them up with order_status", len(ids), strings.Join(ids, "; "))
 }
 
-// errUnread marks an outcome_unknown for want of a readable book: the
-// terminal goes on looking in the background.
-var errUnread = errors.New("the backend's book could not be read in time")
-
 func unreadable(lost *lostAnswer, readErr error) error {
-	cause := fmt.Errorf("%w: %v", errUnread, readErr)
+	cause := fmt.Errorf("the backend's book could not be read in time: %v", readErr)
 	if lost != nil {
-		cause = fmt.Errorf("%v; then %w: %v", lost, errUnread, readErr)
+		cause = fmt.Errorf("%v; then the backend's book could not be read in time: %v", lost, readErr)
 	}
-	return automation.OutcomeUnknown(cause, "it may have been sent; the terminal goes on looking (a venue event of kind settled), or look it up with open_orders")
-}
-
-// backgroundSettle is how long an unsettled order is looked for after
-// its operation gave up.
-const backgroundSettle = 2 * time.Minute
-
-// keepSettling goes on looking for an order whose outcome could not be
-// settled within its operation's deadline, and reports what it finds as a
-// venue event of kind "settled" (and in the log). It ends when found, after
-// backgroundSettle, or at Close.
-func (t *terminal) keepSettling(known map[string]bool, match func(wireOrder) bool, cid, what string) {
-	t.background.Add(2)
-	ctx, cancel := context.WithTimeout(context.Background(), backgroundSettle)
-	go func() { // ends the lookup at Close
-		defer t.background.Done()
-		select {
-		case <-t.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	go func() {
-		defer t.background.Done()
-		defer cancel()
-		for {
-			select {
-			case <-ctx.Done():
-				t.log.Error("an order's outcome is still unknown: look it up at the backend", "order", what, "client_order_id", cid)
-				return
-			case <-time.After(time.Second):
-			}
-			b, err := t.readBook(ctx)
-			if err != nil {
-				continue
-			}
-			var candidates []wireOrder
-			for _, o := range b.allOrders() {
-				if !known[string(o.OrderID)] && match(o) {
-					candidates = append(candidates, o)
-				}
-			}
-			settled := map[string]any{"client_order_id": cid, "order": what}
-			switch len(candidates) {
-			case 0:
-				settled["outcome"] = "not placed"
-				t.settled(cid, "", what)
-			case 1:
-				o := t.mapped(b, candidates[0])
-				t.settled(cid, o.OrderID, o.Symbol)
-				o.ClientOrderID = cid
-				settled["outcome"], settled["order"] = "placed", o
-			default:
-				settled["outcome"], settled["candidates"] = "ambiguous", ids(candidates)
-			}
-			t.log.Warn("settled an order whose outcome was unknown", "order", what, "client_order_id", cid, "outcome", settled["outcome"])
-			t.env.Emit(automation.VenueEvent{Terminal: t.name, Kind: "settled", Data: settled, At: t.now()})
-			return
-		}
-	}()
+	return automation.OutcomeUnknown(cause, "it may have been sent; order_status by its client order id settles it from the book")
 }
 
 // leaveForSettling is ctx for the send itself: it ends before ctx does,

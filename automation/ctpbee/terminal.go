@@ -37,8 +37,6 @@ func Open(ctx context.Context, name string, raw automation.Options, env automati
 	}
 	t := newTerminal(name, base, time.Duration(opts.RequestTimeout), login, env)
 	if err := t.loadLedger(ctx); err != nil {
-		t.closeOnce.Do(func() { close(t.quit) })
-		t.background.Wait()
 		return nil, err
 	}
 	t.start()
@@ -100,12 +98,9 @@ type terminal struct {
 	cids    map[string]clientOrder // client order id → its order (ledger.go)
 	emitted map[string]string      // order id → status/traded last reported
 
-	stop       context.CancelFunc
-	wake       chan struct{}
-	done       chan struct{}
-	quit       chan struct{}  // closed by Close: background settling ends
-	background sync.WaitGroup // background settling
-	closeOnce  sync.Once
+	stop context.CancelFunc
+	wake chan struct{}
+	done chan struct{}
 }
 
 func newTerminal(name string, base *url.URL, timeout time.Duration, login url.Values, env automation.Env) *terminal {
@@ -140,7 +135,6 @@ func newTerminal(name string, base *url.URL, timeout time.Duration, login url.Va
 		sentAt:  map[string]time.Time{},
 		cids:    map[string]clientOrder{},
 		wake:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
 	}
 }
 
@@ -231,10 +225,8 @@ func (t *terminal) Reconnect(ctx context.Context) error {
 // Close stops the refresher. It does not log out: /logout stops the
 // backend's CTP session for every client of it.
 func (t *terminal) Close() error {
-	t.closeOnce.Do(func() { close(t.quit) })
 	t.stop()
 	<-t.done
-	t.background.Wait()
 	t.reads.CloseIdleConnections()
 	t.mu.Lock()
 	t.state = automation.StateDisconnected

@@ -18,6 +18,7 @@ import (
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
 	"github.com/brokerd/brokerd/server"
+	"github.com/brokerd/brokerd/settle"
 	"github.com/brokerd/brokerd/store"
 )
 
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 
 	registry := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
+	settler := settle.New(settle.Config{}, terminals, log.With("component", "settle"), nil)
 	q, err := queue.New(queue.Config{
 		MaxSize:        cfg.Queue.MaxSize,
 		DefaultTimeout: cfg.Queue.OperationTimeout.Duration,
@@ -88,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}, lanes(registry, terminals), queue.Deps{
 		Clock:    queue.RealClock{},
 		Store:    st,
-		Observer: queue.Observers{metrics, events},
+		Observer: queue.Observers{metrics, events, settler},
 		Logger:   log.With("component", "queue"),
 	})
 	if err != nil {
@@ -133,6 +135,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("recovered the journal", "resumed", rec.Resumed, "expired", rec.Expired,
 			"interrupted", rec.Interrupted, "cancelled", rec.Cancelled)
 	}
+	unsettled, err := unsettledOrders(ctx, st)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	q.Start()
 
 	httpServer := &http.Server{
@@ -149,6 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var background sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	background.Go(func() { srv.Run(bgCtx) })
+	background.Go(func() { settler.Run(bgCtx, q, unsettled) })
 	if cfg.Store.KeepDays > 0 {
 		background.Go(func() { prune(bgCtx, st, cfg.Store.KeepDays, log) })
 	}
@@ -247,6 +255,32 @@ type history struct{ st *store.Store }
 
 func (h history) History(ctx context.Context, f queue.HistoryFilter) ([]queue.Operation, int, error) {
 	return h.st.History(ctx, store.HistoryFilter(f))
+}
+
+// unsettledOrders are the journal's orders of the last day whose outcome is
+// not known (outcome_unknown, or interrupted by a crash) and that no look
+// at the venue has settled yet: the settler asks the venue for each.
+func unsettledOrders(ctx context.Context, st *store.Store) ([]queue.Operation, error) {
+	var out []queue.Operation
+	for _, name := range []string{automation.OpPlaceOrder, automation.OpClosePosition} {
+		for offset := 0; ; offset += 1000 {
+			ops, total, err := st.History(ctx, store.HistoryFilter{
+				Status: queue.StatusFailed, Name: name, Since: time.Now().Add(-24 * time.Hour), Limit: 1000, Offset: offset,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("find the orders to settle: %w", err)
+			}
+			for _, op := range ops {
+				if settle.Unsettled(op) {
+					out = append(out, op)
+				}
+			}
+			if offset+len(ops) >= total || len(ops) == 0 {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // prune deletes finished operations older than keepDays, once an hour.

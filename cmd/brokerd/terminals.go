@@ -15,6 +15,7 @@ import (
 
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/automation/ctpbee"
+	"github.com/brokerd/brokerd/automation/paper"
 	"github.com/brokerd/brokerd/automation/sim"
 )
 
@@ -22,6 +23,7 @@ import (
 // package under automation/ and one line here.
 var openers = map[string]automation.Opener{
 	"sim":    sim.Open,
+	"paper":  paper.Open,
 	"ctpbee": ctpbee.Open,
 }
 
