@@ -14,6 +14,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/automation/ctpbee"
 	"github.com/brokerd/brokerd/automation/easyths"
 	"github.com/brokerd/brokerd/automation/easytrader"
 	"github.com/brokerd/brokerd/automation/paper"
@@ -27,6 +28,7 @@ var openers = map[string]automation.Opener{
 	"paper":      paper.Open,
 	"easytrader": easytrader.Open,
 	"easyths":    easyths.Open,
+	"ctpbee":     ctpbee.Open,
 }
 
 // driverNames lists the known drivers, sorted, for error messages.
