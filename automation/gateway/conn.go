@@ -65,7 +65,9 @@ func (e *notSentError) Error() string { return "not sent: " + e.why }
 // writeError: the write failed; the request may or may not have gone out.
 type writeError struct{ err error }
 
-func (e *writeError) Error() string { return "the request may not have reached the gateway: " + e.err.Error() }
+func (e *writeError) Error() string {
+	return "the request may not have reached the gateway: " + e.err.Error()
+}
 
 func (e *writeError) Unwrap() error { return e.err }
 
@@ -421,9 +423,14 @@ func (c *conn) login(ctx context.Context, sock *socket, s *session) {
 	default:
 		s.token = string(f.Token)
 		c.byToken[s.token] = s
+		// The reader may have seen the token's states before this
+		// goroutine saw the answer (or, for an unknown platform, the
+		// gateway sent state 1 first).
 		if st, ok := c.orphans[s.token]; ok {
 			delete(c.orphans, s.token)
-			c.applyStateLocked(sock, s, st)
+			if c.applyStateLocked(sock, s, st) {
+				sock.spawn(s.term.refresh)
+			}
 		}
 	}
 	if s.refused != "" {
@@ -633,5 +640,3 @@ func (c *conn) tokenOf(s *session) string {
 	defer c.mu.Unlock()
 	return s.token
 }
-
-
