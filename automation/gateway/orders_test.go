@@ -14,3 +14,5 @@ func limit(symbol string, side automation.OrderSide, qty, price string) automati
 func market(symbol string, side automation.OrderSide, qty string) automation.PlaceOrderRequest {
 	return automation.PlaceOrderRequest{Symbol: symbol, Side: side, Type: automation.TypeMarket, Quantity: decimal.RequireFromString(qty)}
 }
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
