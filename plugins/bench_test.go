@@ -10,7 +10,7 @@ import (
 // BenchmarkValidateBuy measures the submit-time check of the most common
 // request; run with -benchmem.
 func BenchmarkValidateBuy(b *testing.B) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	for _, bc := range []struct{ name, raw string }{
 		{"valid", `{"stock_code":"600000","price":10.50,"quantity":100}`},
 		{"strings", `{"stock_code":"600000","price":"10.50","quantity":"100"}`},
@@ -20,7 +20,7 @@ func BenchmarkValidateBuy(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := r.Validate(automation.OpBuy, raw); err != nil {
+				if _, _, err := r.Validate(automation.OpBuy, raw, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -31,11 +31,11 @@ func BenchmarkValidateBuy(b *testing.B) {
 // BenchmarkValidateAndEncodeBuy adds the canonical JSON stored with the
 // operation, which every submit also pays for.
 func BenchmarkValidateAndEncodeBuy(b *testing.B) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	raw := json.RawMessage(`{"stock_code":"600000","price":10.50,"quantity":100}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		p, _, _ := r.Validate(automation.OpBuy, raw)
+		p, _, _ := r.Validate(automation.OpBuy, raw, nil)
 		_ = p.JSON()
 	}
 }

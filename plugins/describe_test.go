@@ -9,10 +9,16 @@ import (
 	"github.com/brokerd/brokerd/automation"
 )
 
-func TestRegistryHasEveryStockOperation(t *testing.T) {
-	r := NewRegistry()
-	if !slices.Equal(r.Names(), automation.StockOperations) {
-		t.Fatalf("Names() = %v, want %v", r.Names(), automation.StockOperations)
+func TestRegistryHasEveryOperationOfItsSets(t *testing.T) {
+	if got := NewRegistry(StockSet()).Names(); !slices.Equal(got, automation.StockOperations) {
+		t.Fatalf("stock set: Names() = %v, want %v", got, automation.StockOperations)
+	}
+	if got := NewRegistry(ExchangeSet()).Names(); !slices.Equal(got, automation.ExchangeOperations) {
+		t.Fatalf("exchange set: Names() = %v, want %v", got, automation.ExchangeOperations)
+	}
+	r := NewRegistry(StockSet(), ExchangeSet())
+	if want := slices.Concat(automation.StockOperations, automation.ExchangeOperations); !slices.Equal(r.Names(), want) {
+		t.Fatalf("Names() = %v, want %v", r.Names(), want)
 	}
 	names := r.Names()
 	names[0] = "changed"
@@ -33,10 +39,11 @@ func TestRegistryHasEveryStockOperation(t *testing.T) {
 // The schemas are data: check they are coherent, so that a typo in one is
 // caught here rather than by a trader.
 func TestSchemasAreCoherent(t *testing.T) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	sideEffects := []string{
 		automation.OpBuy, automation.OpSell, automation.OpMarketBuy, automation.OpMarketSell, automation.OpOrderCancel,
 		automation.OpReverseRepoBuy, automation.OpConditionBuy, automation.OpStopLossProfit, automation.OpConditionOrderCancel,
+		automation.OpPlaceOrder, automation.OpCancelOrder, automation.OpClosePosition,
 	}
 	for _, name := range r.Names() {
 		p, _ := r.Lookup(name)
@@ -49,7 +56,7 @@ func TestSchemasAreCoherent(t *testing.T) {
 				t.Errorf("%s.%s declared twice", name, q.Name)
 			}
 			seen[q.Name] = true
-			if !slices.Contains([]string{TypeString, TypeInteger, TypeNumber, TypeBoolean}, q.Type) {
+			if !slices.Contains([]string{TypeString, TypeInteger, TypeNumber, TypeBoolean, TypeDecimal}, q.Type) {
 				t.Errorf("%s.%s: type %q", name, q.Name, q.Type)
 			}
 			if q.Description == "" || q.DescriptionEn == "" || q.Example == nil {
@@ -95,7 +102,7 @@ func mustJSON(v any) string {
 
 // GET /api/v1/operations/ lists operations in EasyTHS's shape.
 func TestDescribeIsEasyTHSShaped(t *testing.T) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet())
 	all := r.Describe()
 	if len(all) != 15 {
 		t.Fatalf("Describe() has %d operations, want 15", len(all))
@@ -147,12 +154,12 @@ func TestDescribeIsEasyTHSShaped(t *testing.T) {
 }
 
 func TestDescribeHandsOutCopies(t *testing.T) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	d := r.Describe()["condition_buy"]
 	d.Parameters["expire_days"].Enum[0] = 99
 	*d.Parameters["target_price"].Minimum = 5
 	d.Example["quantity"] = 1
-	if _, errs, _ := r.Validate("condition_buy", json.RawMessage(`{"stock_code":"600000","target_price":1,"quantity":100,"expire_days":1}`)); errs != nil {
+	if _, errs, _ := r.Validate("condition_buy", json.RawMessage(`{"stock_code":"600000","target_price":1,"quantity":100,"expire_days":1}`), nil); errs != nil {
 		t.Errorf("changing a description changed the schema: %v", errs)
 	}
 	if r.Describe()["condition_buy"].Example["quantity"] != 100 {

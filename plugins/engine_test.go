@@ -16,7 +16,7 @@ func TestEngineGenericParams(t *testing.T) {
 			{Name: "flag", Type: TypeBoolean, Default: false},
 			{Name: "step", Type: TypeNumber, MultipleOf: 0.5, Maximum: bound(10)},
 			{Name: "symbol", Type: TypeString, Pattern: `^[A-Z]{3,10}$`},
-			{Name: "odd", Type: "decimal"},
+			{Name: "odd", Type: "fraction"},
 		},
 	})
 	for _, tc := range []struct {
@@ -31,7 +31,7 @@ func TestEngineGenericParams(t *testing.T) {
 		{raw: `{"step":10.5}`, errs: []bad{{"params.step", "must be at most 10, got 10.5"}}},
 		{raw: `{"symbol":"btc"}`, errs: []bad{{"params.symbol", `must be text matching ^[A-Z]{3,10}$, got "btc"`}}},
 		{raw: `{"symbol":"\u0041\u0042\u0043"}`, want: `{"flag":false,"symbol":"ABC"}`},
-		{raw: `{"odd":1}`, errs: []bad{{"params.odd", "unknown schema type decimal"}}},
+		{raw: `{"odd":1}`, errs: []bad{{"params.odd", "unknown schema type fraction"}}},
 	} {
 		p, _ := r.Lookup("synthetic")
 		params, errs := p.Validate(json.RawMessage(tc.raw))

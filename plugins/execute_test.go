@@ -17,7 +17,7 @@ import (
 var testNow = time.Date(2026, 1, 5, 2, 30, 0, 0, time.UTC)
 
 func testRegistry() *Registry {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	r.Now = func() time.Time { return testNow }
 	return r
 }
@@ -151,7 +151,7 @@ func TestExecuteRejectedOrder(t *testing.T) {
 
 func TestExecuteBrokerErrorsPassThrough(t *testing.T) {
 	for _, op := range automation.StockOperations {
-		raw := NewRegistry().plugins[op].Example
+		raw := NewRegistry(StockSet(), ExchangeSet()).plugins[op].Example
 		encoded, _ := json.Marshal(raw)
 		for _, want := range []error{
 			automation.Rejected("可用资金不足"),
@@ -596,7 +596,7 @@ func TestExecuteRefusals(t *testing.T) {
 // them back to the same request.
 func TestExecuteReadsCanonicalParams(t *testing.T) {
 	r := testRegistry()
-	params, errs, _ := r.Validate(automation.OpBuy, json.RawMessage(`{"stock_code":"000001","price":"9.87","quantity":"300"}`))
+	params, errs, _ := r.Validate(automation.OpBuy, json.RawMessage(`{"stock_code":"000001","price":"9.87","quantity":"300"}`), nil)
 	if errs != nil {
 		t.Fatal(errs)
 	}
@@ -610,7 +610,7 @@ func TestExecuteReadsCanonicalParams(t *testing.T) {
 }
 
 func TestExecuteUsesTheRegistryClock(t *testing.T) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	r.Now = func() time.Time { return time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC) }
 	res, err := r.Execute(context.Background(), &fakeBroker{}, automation.OpFundsQuery, nil)
 	if err != nil {

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"encoding/json"
+	"github.com/shopspring/decimal"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // JSON validates again, to the same JSON. `go test` runs the seed corpus;
 // `go test -fuzz FuzzValidate ./plugins` explores.
 func FuzzValidate(f *testing.F) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	names := r.Names()
 	for i, name := range names {
 		p, _ := r.Lookup(name)
@@ -48,7 +49,7 @@ func FuzzValidate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, raw []byte) {
 		name := names[int(which)%len(names)]
-		params, errs, err := r.Validate(name, raw)
+		params, errs, err := r.Validate(name, raw, nil)
 		if err != nil {
 			t.Fatalf("Validate(%s): error %v for a known operation", name, err)
 		}
@@ -64,7 +65,7 @@ func FuzzValidate(f *testing.F) {
 			return
 		}
 		canonical := params.JSON()
-		again, errs, _ := r.Validate(name, canonical)
+		again, errs, _ := r.Validate(name, canonical, nil)
 		if errs != nil {
 			t.Fatalf("Validate(%s, %q) accepted, but its canonical form %s is refused: %v", name, raw, canonical, errs)
 		}
@@ -88,6 +89,8 @@ func FuzzValidate(f *testing.F) {
 				_, typed = v.(float64)
 			case TypeBoolean:
 				_, typed = v.(bool)
+			case TypeDecimal:
+				_, typed = v.(decimal.Decimal)
 			}
 			if !typed {
 				t.Fatalf("Validate(%s): %s = %#v is not a %s", name, k, v, q.Type)

@@ -31,6 +31,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/brokerd/brokerd/automation"
 )
 
@@ -49,6 +51,9 @@ type Param struct {
 	MultipleOf       float64  `json:"multiple_of,omitempty"`
 	// Pattern is a regular expression a string must match entirely.
 	Pattern string `json:"pattern,omitempty"`
+	// NumberHint, for a string parameter, is the reason given when a
+	// number is sent instead (a stock code loses its leading zeros).
+	NumberHint string `json:"-"`
 	// Default is used when the parameter is absent.
 	Default       any    `json:"default,omitempty"`
 	Description   string `json:"description"`    // Chinese, as EasyTHS documents it
@@ -64,6 +69,10 @@ const (
 	TypeInteger = "integer"
 	TypeNumber  = "number"
 	TypeBoolean = "boolean"
+	// TypeDecimal is an exact decimal (prices and quantities of the
+	// exchange set): a JSON number or a string in plain notation, read as
+	// a decimal.Decimal, never a float64, and answered as a string.
+	TypeDecimal = "decimal"
 )
 
 // FieldError names one bad field and says why it is bad.
@@ -92,6 +101,9 @@ type Call struct {
 	// ClientOrderID is the caller's idempotency key; order plugins pass
 	// it to the venue as the client order id.
 	ClientOrderID string
+	// OperationID is the queue's id of the operation: the exchange set
+	// derives the client order id from it when there is no key.
+	OperationID string
 }
 
 // Plugin is one operation.
@@ -112,6 +124,14 @@ type Plugin struct {
 	// with defaults filled in. A field that failed on its own is absent
 	// from p, so Check must look before it leans on one.
 	Check func(p Params) []FieldError
+	// Defaults fills in, before Check, the defaults that depend on another
+	// field (a LIMIT order's time in force), so that the canonical params
+	// hold them. Nil: none.
+	Defaults func(p Params)
+	// Fits applies the rules that depend on the target terminal (a
+	// symbol's tick and step, whether it takes an offset) to params that
+	// passed the schema and Check. Nil: no such rules.
+	Fits func(p Params, t automation.Terminal) []FieldError
 	// Accepts reports whether a terminal is of the kind the plugin drives
 	// (a StockBroker for the A-share set); nil accepts every terminal.
 	Accepts func(t automation.Terminal) bool
@@ -120,7 +140,8 @@ type Plugin struct {
 }
 
 // Params are validated parameters, defaults filled in, keyed by name.
-// Strings are string, integers int64, numbers float64, booleans bool;
+// Strings are string, integers int64, numbers float64, decimals
+// decimal.Decimal, booleans bool;
 // an optional parameter without a default is absent.
 type Params map[string]any
 
@@ -154,7 +175,26 @@ func (p Params) float(name string) float64 {
 	return f
 }
 
+func (p Params) decimal(name string) decimal.Decimal {
+	d, _ := p[name].(decimal.Decimal)
+	return d
+}
+
+func (p Params) bool(name string) bool {
+	b, _ := p[name].(bool)
+	return b
+}
+
+// has reports whether the parameter holds a valid value.
 func (p Params) has(name string) bool {
+	v, ok := p[name]
+	_, bad := v.(badValue)
+	return ok && !bad
+}
+
+// given reports whether the parameter was sent, valid or not: a rule
+// such as "exactly one of" must not ask for a field that was sent but bad.
+func (p Params) given(name string) bool {
 	_, ok := p[name]
 	return ok
 }
@@ -193,17 +233,33 @@ type Registry struct {
 	Now func() time.Time
 }
 
-// NewRegistry returns a registry of the 15 A-share operations, in the order
-// of automation.StockOperations.
-func NewRegistry() *Registry {
-	r := &Registry{plugins: make(map[string]*Plugin), Now: time.Now}
-	for _, p := range []*Plugin{
+// Set is a family's operations: the A-share set (StockSet) or the exchange
+// set (ExchangeSet). A registry is made of sets whose names are disjoint.
+type Set struct {
+	Family  string // "stock", "exchange"
+	Plugins []*Plugin
+}
+
+// StockSet is the 15 A-share operations of EasyTHS, in the order of
+// automation.StockOperations.
+func StockSet() Set {
+	return Set{Family: "stock", Plugins: []*Plugin{
 		buyPlugin(), sellPlugin(), marketBuyPlugin(), marketSellPlugin(),
 		holdingQueryPlugin(), fundsQueryPlugin(), orderQueryPlugin(), orderCancelPlugin(),
 		historicalCommissionQueryPlugin(), reverseRepoBuyPlugin(), reverseRepoQueryPlugin(),
 		conditionBuyPlugin(), stopLossProfitPlugin(), conditionOrderQueryPlugin(), conditionOrderCancelPlugin(),
-	} {
-		r.register(p)
+	}}
+}
+
+// NewRegistry returns a registry of the given sets' operations, in their
+// order. Two sets naming the same operation is a programming error: it
+// panics.
+func NewRegistry(sets ...Set) *Registry {
+	r := &Registry{plugins: make(map[string]*Plugin), Now: time.Now}
+	for _, set := range sets {
+		for _, p := range set.Plugins {
+			r.register(p)
+		}
 	}
 	return r
 }
@@ -237,14 +293,15 @@ func (r *Registry) unknown(name string) error {
 }
 
 // Validate checks raw params (a JSON object; empty or null means none)
-// against the named operation's schema. It returns the normalized params,
-// or every bad field; the error is only for an unknown operation.
-func (r *Registry) Validate(name string, raw json.RawMessage) (Params, []FieldError, error) {
+// against the named operation's schema and, when t is given, against what
+// terminal t takes (Fits). It returns the normalized params, or every bad
+// field; the error is only for an unknown operation.
+func (r *Registry) Validate(name string, raw json.RawMessage, t automation.Terminal) (Params, []FieldError, error) {
 	p, ok := r.plugins[name]
 	if !ok {
 		return nil, nil, r.unknown(name)
 	}
-	params, errs := p.Validate(raw)
+	params, errs := p.ValidateFor(raw, t)
 	return params, errs, nil
 }
 
@@ -266,6 +323,8 @@ type ExecOptions struct {
 	// ClientOrderID is passed to the venue with orders (the idempotency
 	// key), so that an unknown outcome can be reconciled.
 	ClientOrderID string
+	// OperationID is the queue's id of the operation.
+	OperationID string
 }
 
 // Execute validates raw again (it is normally the canonical JSON stored at
@@ -295,7 +354,7 @@ func (r *Registry) ExecuteWith(ctx context.Context, t automation.Terminal, name 
 	if ctx.Err() != nil {
 		return Result{}, notSent(context.Cause(ctx))
 	}
-	return p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID})
+	return p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID, OperationID: opts.OperationID})
 }
 
 func (r *Registry) now() time.Time {

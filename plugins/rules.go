@@ -156,6 +156,7 @@ func bound(v float64) *float64 { return &v }
 func stockCodeParam(required bool, zh, en string) Param {
 	return Param{
 		Name: "stock_code", Type: TypeString, Required: required, Pattern: stockCodePattern,
+		NumberHint:  "must be a string in quotes such as \"000001\", not a number: a code sent as a number loses its leading zeros",
 		Description: zh, DescriptionEn: en, Example: "600000",
 	}
 }

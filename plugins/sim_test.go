@@ -57,7 +57,7 @@ func newAccount(t *testing.T) *account {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { term.Close() })
-	reg := plugins.NewRegistry()
+	reg := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
 	reg.Now = clk.Now
 	return &account{t: t, reg: reg, sim: term, clk: clk}
 }
@@ -66,7 +66,7 @@ func newAccount(t *testing.T) *account {
 // form as the lane would, and returns the data as a script decodes it.
 func (a *account) try(op, params string) (map[string]any, error) {
 	a.t.Helper()
-	p, errs, err := a.reg.Validate(op, json.RawMessage(params))
+	p, errs, err := a.reg.Validate(op, json.RawMessage(params), nil)
 	if err != nil || errs != nil {
 		a.t.Fatalf("%s %s: refused at submit: %v %v", op, params, errs, err)
 	}

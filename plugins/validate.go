@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // How values are read, decided once for every operation:
@@ -68,11 +72,15 @@ func (p *Plugin) Validate(raw json.RawMessage) (Params, []FieldError) {
 		switch {
 		case reason != "":
 			errs = append(errs, fieldError(q.Name, reason))
+			out[q.Name] = badValue{} // given, but bad: see Params.given
 		case present:
 			out[q.Name] = v
 		}
 	}
 	errs = append(errs, p.unknownFields(fields)...)
+	if p.Defaults != nil && len(errs) == 0 {
+		p.Defaults(out)
+	}
 	if p.Check != nil {
 		errs = append(errs, p.Check(out)...)
 	}
@@ -81,6 +89,25 @@ func (p *Plugin) Validate(raw json.RawMessage) (Params, []FieldError) {
 		return nil, errs
 	}
 	return out, nil
+}
+
+// badValue stands, in the params Check sees, for a parameter that was
+// given but failed on its own: has is false for it, given true.
+type badValue struct{}
+
+// ValidateFor is Validate followed by the rules against terminal t (Fits):
+// a price off the symbol's tick, an offset a terminal does not take. With
+// t nil only the schema and Check apply.
+func (p *Plugin) ValidateFor(raw json.RawMessage, t automation.Terminal) (Params, []FieldError) {
+	params, errs := p.Validate(raw)
+	if len(errs) > 0 || p.Fits == nil || t == nil {
+		return params, errs
+	}
+	if errs := p.Fits(params, t); len(errs) > 0 {
+		p.sortErrors(errs)
+		return nil, errs
+	}
+	return params, nil
 }
 
 // sortErrors puts errors in schema order, whichever stage found them;
@@ -263,6 +290,8 @@ func (q *Param) read(value json.RawMessage, given bool) (v any, present bool, re
 		v, reason = q.readNumber(value)
 	case TypeBoolean:
 		v, reason = readBoolean(value)
+	case TypeDecimal:
+		v, reason = q.readDecimal(value)
 	default:
 		reason = "has an unknown schema type " + q.Type
 	}
@@ -286,8 +315,8 @@ func (q *Param) means(value json.RawMessage) bool {
 
 func (q *Param) readString(value json.RawMessage) (any, string) {
 	if value[0] != '"' {
-		if q.Pattern == stockCodePattern && (value[0] == '-' || value[0] >= '0' && value[0] <= '9') {
-			return nil, "must be a string in quotes such as \"000001\", not a number: a code sent as a number loses its leading zeros"
+		if q.NumberHint != "" && (value[0] == '-' || value[0] >= '0' && value[0] <= '9') {
+			return nil, q.NumberHint
 		}
 		return nil, "must be a string" + q.exampleHint() + ", not " + jsonKind(value)
 	}
@@ -346,6 +375,36 @@ func (q *Param) readNumber(value json.RawMessage) (any, string) {
 		}
 	}
 	return f, ""
+}
+
+// readDecimal reads an exact decimal from a JSON number or a string of
+// plain decimal notation: "0.010" stays 0.010, never a float64.
+func (q *Param) readDecimal(value json.RawMessage) (any, string) {
+	text, reason := q.numberText(value)
+	if reason != "" {
+		return nil, reason
+	}
+	if !plainDecimal.MatchString(text) {
+		// A JSON number in exponent form (1e3): exact, but not plain.
+		return nil, fmt.Sprintf("must be a decimal in plain notation%s, got %s", q.exampleHint(), clip(text))
+	}
+	d, err := decimal.NewFromString(text)
+	if err != nil {
+		return nil, fmt.Sprintf("is not a decimal, got %s", clip(text))
+	}
+	if q.Minimum != nil {
+		lo := decimal.NewFromFloat(*q.Minimum)
+		if q.ExclusiveMinimum && !d.GreaterThan(lo) {
+			return nil, fmt.Sprintf("must be greater than %s, got %s", lo, text)
+		}
+		if d.LessThan(lo) {
+			return nil, fmt.Sprintf("must be at least %s, got %s", lo, text)
+		}
+	}
+	if q.Maximum != nil && d.GreaterThan(decimal.NewFromFloat(*q.Maximum)) {
+		return nil, fmt.Sprintf("must be at most %s, got %s", formatPlain(*q.Maximum), text)
+	}
+	return d, ""
 }
 
 // numberText returns the text of a number given as a JSON number or as a

@@ -23,10 +23,10 @@ type validationCase struct {
 
 func runValidationCases(t *testing.T, cases []validationCase) {
 	t.Helper()
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	for _, tc := range cases {
 		t.Run(tc.op+"/"+tc.name, func(t *testing.T) {
-			params, errs, err := r.Validate(tc.op, json.RawMessage(tc.raw))
+			params, errs, err := r.Validate(tc.op, json.RawMessage(tc.raw), nil)
 			if err != nil {
 				t.Fatalf("Validate(%s, %s): unexpected error %v", tc.op, tc.raw, err)
 			}
@@ -380,8 +380,8 @@ func TestValidateConditionOrders(t *testing.T) {
 }
 
 func TestValidateUnknownOperation(t *testing.T) {
-	r := NewRegistry()
-	_, errs, err := r.Validate("transfer", json.RawMessage(`{}`))
+	r := NewRegistry(StockSet(), ExchangeSet())
+	_, errs, err := r.Validate("transfer", json.RawMessage(`{}`), nil)
 	if !errors.Is(err, ErrUnknownOperation) || errs != nil {
 		t.Fatalf("Validate(transfer) = %v, %v; want ErrUnknownOperation", errs, err)
 	}
@@ -393,15 +393,15 @@ func TestValidateUnknownOperation(t *testing.T) {
 // Defaults fill in, so that a request spelling out a default and one
 // leaving it out are the same request (and hash the same).
 func TestValidateDefaultsAreCanonical(t *testing.T) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	for _, pair := range [][3]string{
 		{automation.OpMarketBuy, `{"stock_code":"600000","quantity":100}`, `{"quantity":100,"execution_strategy":3,"stock_code":"600000"}`},
 		{automation.OpOrderCancel, `{}`, `{"cancel_type":"all"}`},
 		{automation.OpConditionBuy, `{"stock_code":"600000","target_price":10.5,"quantity":100}`, `{"stock_code":"600000","target_price":"10.50","quantity":"100","expire_days":30.0}`},
 		{automation.OpHistoricalCommissionQuery, `null`, `{"return_type":"json","time_range":"当日","stock_code":""}`},
 	} {
-		a, errsA, _ := r.Validate(pair[0], json.RawMessage(pair[1]))
-		b, errsB, _ := r.Validate(pair[0], json.RawMessage(pair[2]))
+		a, errsA, _ := r.Validate(pair[0], json.RawMessage(pair[1]), nil)
+		b, errsB, _ := r.Validate(pair[0], json.RawMessage(pair[2]), nil)
 		if errsA != nil || errsB != nil {
 			t.Fatalf("%s: unexpected errors %v %v", pair[0], errsA, errsB)
 		}
@@ -412,9 +412,9 @@ func TestValidateDefaultsAreCanonical(t *testing.T) {
 }
 
 func TestValidateClipsLongValues(t *testing.T) {
-	r := NewRegistry()
+	r := NewRegistry(StockSet(), ExchangeSet())
 	long := strings.Repeat("漢", 10000)
-	_, errs, _ := r.Validate(automation.OpBuy, json.RawMessage(`{"stock_code":"`+long+`","price":10,"quantity":100,"`+long+`":1}`))
+	_, errs, _ := r.Validate(automation.OpBuy, json.RawMessage(`{"stock_code":"`+long+`","price":10,"quantity":100,"`+long+`":1}`), nil)
 	if len(errs) != 2 {
 		t.Fatalf("want 2 errors, got %v", errs)
 	}

@@ -270,7 +270,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	})
 
 	deps := Deps{
-		Queue: q, Operations: plugins.NewRegistry(), Terminals: terminals, History: setup.history,
+		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: terminals, History: setup.history,
 		Metrics: h.metrics, Events: h.events,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    h.clock.Now,

@@ -54,7 +54,7 @@ type Operations interface {
 	Names() []string
 	// Validate checks raw parameters against the operation's schema and
 	// returns them with defaults filled in, or every bad field.
-	Validate(name string, raw json.RawMessage) (plugins.Params, []plugins.FieldError, error)
+	Validate(name string, raw json.RawMessage, t automation.Terminal) (plugins.Params, []plugins.FieldError, error)
 	// Supported reports whether terminal t can carry out the operation.
 	Supported(name string, t automation.Terminal) bool
 	// Describe gives every operation's schema and example, by name.

@@ -55,7 +55,7 @@ func newStubServer(t testing.TB, q Queue, opts ...stubOption) *harness {
 		o(&cfg)
 	}
 	srv, err := New(cfg, Deps{
-		Queue: q, Operations: plugins.NewRegistry(), Terminals: []automation.Terminal{h.main},
+		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: []automation.Terminal{h.main},
 		Metrics: h.metrics, Events: h.events, Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
 	})
 	if err != nil {
@@ -87,7 +87,7 @@ func TestSubmitInternalErrorIsA500(t *testing.T) {
 }
 
 func TestNewChecksItsDependencies(t *testing.T) {
-	reg := plugins.NewRegistry()
+	reg := plugins.NewRegistry(plugins.StockSet())
 	main := newFakeTerminal("main")
 	tests := []struct {
 		name string

@@ -77,7 +77,7 @@ func (s *Server) submit(c *gin.Context) {
 	var params plugins.Params
 	if !slices.ContainsFunc(errs, func(e fieldError) bool { return e.Field == "body" || e.Field == "params" }) {
 		var paramErrs []plugins.FieldError
-		if params, paramErrs, err = s.ops.Validate(name, body.params); err != nil {
+		if params, paramErrs, err = s.ops.Validate(name, body.params, s.terminals[terminal]); err != nil {
 			s.internal(c, "validate parameters", err)
 			return
 		}

@@ -153,6 +153,11 @@ func paramsSchema(info OperationInfo) map[string]any {
 
 func paramSchema(p plugins.Param) map[string]any {
 	m := map[string]any{"type": p.Type, "description": p.Description + " — " + p.DescriptionEn}
+	if p.Type == plugins.TypeDecimal {
+		// An exact decimal travels as a string ("0.010"); a JSON number is
+		// accepted too.
+		m["type"], m["format"] = "string", "decimal"
+	}
 	if len(p.Enum) > 0 {
 		m["enum"] = p.Enum
 	}

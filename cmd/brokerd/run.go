@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
-	registry := plugins.NewRegistry()
+	registry := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
 	q, err := queue.New(queue.Config{
 		MaxSize:        cfg.Queue.MaxSize,
 		DefaultTimeout: cfg.Queue.OperationTimeout.Duration,
@@ -197,7 +197,7 @@ func lanes(registry *plugins.Registry, terminals []automation.Terminal) []queue.
 		out = append(out, queue.Lane{
 			Terminal: t.Name(),
 			Execute: func(ctx context.Context, op queue.Operation) (queue.Result, error) {
-				res, err := registry.ExecuteWith(ctx, t, op.Name, op.Params, plugins.ExecOptions{ClientOrderID: op.IdempotencyKey})
+				res, err := registry.ExecuteWith(ctx, t, op.Name, op.Params, plugins.ExecOptions{ClientOrderID: op.IdempotencyKey, OperationID: op.ID})
 				if res.Data == nil {
 					return queue.Result{Message: res.Message}, err
 				}
