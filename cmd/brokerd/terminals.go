@@ -14,13 +14,15 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/automation/gateway"
 	"github.com/brokerd/brokerd/automation/sim"
 )
 
 // openers is the table of drivers this build knows: a driver is one
 // package under automation/ and one line here.
 var openers = map[string]automation.Opener{
-	"sim": sim.Open,
+	"sim":     sim.Open,
+	"gateway": gateway.Open,
 }
 
 // driverNames lists the known drivers, sorted, for error messages.
