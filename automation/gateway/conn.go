@@ -383,7 +383,7 @@ func (c *conn) loginLoop(ctx context.Context, sock *socket) {
 		c.mu.Lock()
 		var todo []*session
 		for s := range c.sessions {
-			if !s.closed && s.loginSock != sock.gen && c.gen == sock.gen && c.ws != nil {
+			if !s.closed && !s.loggingIn && s.loginSock != sock.gen && c.gen == sock.gen && c.ws != nil {
 				s.loginSock, s.loggingIn = sock.gen, true
 				todo = append(todo, s)
 			}
@@ -406,9 +406,10 @@ func (c *conn) login(ctx context.Context, sock *socket, s *session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s.loggingIn = false
-	if s.closed || c.gen != sock.gen || s.loginSock != sock.gen {
-		return // the socket dropped, or a Reconnect logs in anew
+	if s.closed || c.gen != sock.gen {
+		return // the socket dropped: the next one logs in again
 	}
+	s.loginSock = sock.gen // a Reconnect during the login takes its answer
 	switch {
 	case errors.Is(err, errDropped), ctx.Err() != nil:
 		return // the next socket logs in again
@@ -630,9 +631,16 @@ func clip(s string, n int) string {
 // statusOf is a session's state and reason, and the channel closed at its
 // next change.
 func (c *conn) statusOf(s *session) (st automation.State, reason string, changed <-chan struct{}) {
+	st, reason, _, changed = c.readiness(s)
+	return st, reason, changed
+}
+
+// readiness is statusOf with the token of the login, read together so
+// that a request never goes out ready but without a token.
+func (c *conn) readiness(s *session) (st automation.State, reason, token string, changed <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return s.stateLocked(), s.reasonLocked(c), c.changed
+	return s.stateLocked(), s.reasonLocked(c), s.token, c.changed
 }
 
 func (c *conn) tokenOf(s *session) string {

@@ -93,10 +93,11 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.PlaceOrderRequ
 	if err != nil {
 		return automation.ExchangeOrder{}, err
 	}
-	if err := t.waitReady(ctx, true); err != nil {
+	token, err := t.readyToken(ctx, true)
+	if err != nil {
 		return automation.ExchangeOrder{}, err
 	}
-	wire.Token = t.c.tokenOf(t.s)
+	wire.Token = token
 	t.mu.Lock()
 	p := placement{req: req, wire: wire, mark: t.orderSeq, sentAt: t.now(), gen: t.c.current(), baselined: t.baselined[req.Symbol]}
 	t.mu.Unlock()

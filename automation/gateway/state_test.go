@@ -303,3 +303,23 @@ func TestSharedSocketOptionsMustAgree(t *testing.T) {
 	}
 	mustContain(t, err.Error(), "shares url")
 }
+
+func TestReconnectLogsOutAndInOnTheSharedSocket(t *testing.T) {
+	r := newRig(t)
+	huobi := r.open("huobi", "huobi", nil, nil)
+	okex := r.open("okex", "okex", nil, nil)
+	settled(t, huobi)
+	settled(t, okex)
+	if err := huobi.Reconnect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if r.peer.Count("logout", "huobi") != 1 || r.peer.Count("login", "huobi") != 2 {
+		t.Fatalf("logout %d, login %d", r.peer.Count("logout", "huobi"), r.peer.Count("login", "huobi"))
+	}
+	if r.peer.Connections() != 1 || r.peer.Count("login", "okex") != 1 || okex.State() != automation.StateReady {
+		t.Fatal("the reconnect of one platform disturbed the other")
+	}
+	if _, err := huobi.Assets(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -121,20 +121,27 @@ func (t *Terminal) Close() error {
 // (a refused login, state 3 or 7) fails at once; without, it is waited
 // through too (a settlement that must ask the gateway).
 func (t *Terminal) waitReady(ctx context.Context, failFast bool) error {
+	_, err := t.readyToken(ctx, failFast)
+	return err
+}
+
+// readyToken waits for READY as waitReady does and returns the login's
+// token.
+func (t *Terminal) readyToken(ctx context.Context, failFast bool) (string, error) {
 	for {
-		st, why, changed := t.c.statusOf(t.s)
+		st, why, token, changed := t.c.readiness(t.s)
 		switch {
-		case st == automation.StateReady:
-			return nil
+		case st == automation.StateReady && token != "":
+			return token, nil
 		case st == automation.StateDisconnected:
-			return automation.NotConnected("gateway terminal %s is closed", t.name)
+			return "", automation.NotConnected("gateway terminal %s is closed", t.name)
 		case st == automation.StateError && failFast:
-			return automation.NotConnected("gateway terminal %s is in error: %s", t.name, why)
+			return "", automation.NotConnected("gateway terminal %s is in error: %s", t.name, why)
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return automation.NotConnected("gateway terminal %s did not become ready (%s: %s) before the deadline", t.name, st, why)
+			return "", automation.NotConnected("gateway terminal %s did not become ready (%s: %s) before the deadline", t.name, st, why)
 		}
 	}
 }
@@ -142,10 +149,11 @@ func (t *Terminal) waitReady(ctx context.Context, failFast bool) error {
 // ask sends a request without side effects once the terminal is ready and
 // returns its answer; any failure is a coded error.
 func (t *Terminal) ask(ctx context.Context, req request) (frame, error) {
-	if err := t.waitReady(ctx, true); err != nil {
+	token, err := t.readyToken(ctx, true)
+	if err != nil {
 		return frame{}, err
 	}
-	req.Token = t.c.tokenOf(t.s)
+	req.Token = token
 	f, err := t.c.call(ctx, req, t.s.requestTimeout)
 	if err != nil {
 		return frame{}, t.lost(req.Op, err)
@@ -381,10 +389,11 @@ func (t *Terminal) CancelOrder(ctx context.Context, ref automation.OrderRef) (au
 	if err != nil {
 		return automation.ExchangeOrder{}, err
 	}
-	if err := t.waitReady(ctx, true); err != nil {
+	token, err := t.readyToken(ctx, true)
+	if err != nil {
 		return automation.ExchangeOrder{}, err
 	}
-	req := request{Op: "cancel_order", Token: t.c.tokenOf(t.s), Symbol: symbol, OrderNos: []string{orderNo}}
+	req := request{Op: "cancel_order", Token: token, Symbol: symbol, OrderNos: []string{orderNo}}
 	f, err := t.c.call(ctx, req, t.s.requestTimeout)
 	var notSent *notSentError
 	switch {
