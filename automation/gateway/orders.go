@@ -69,6 +69,7 @@ func (t *Terminal) forgetFinishedLocked() {
 	for id, k := range t.orders {
 		if !k.order.Status.Open() {
 			delete(t.orders, id)
+			delete(t.placed, id)
 			if cid, ok := t.clientOf[id]; ok {
 				delete(t.byClient, cid)
 				delete(t.clientOf, id)

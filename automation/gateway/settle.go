@@ -164,8 +164,11 @@ func (t *Terminal) attribute(p placement, orderNo string) automation.ExchangeOrd
 		if o.Type == automation.TypeLimit && o.TimeInForce == "" {
 			o.TimeInForce = automation.GTC
 		}
-		if o.PositionSide == "" {
+		if o.PositionSide == "" || o.PositionSide == automation.PositionBoth {
 			o.PositionSide = automation.PositionBoth
+			if t.opts.Futures { // as the gateway's notices will say: a positive quantity is the long side
+				o.PositionSide = automation.PositionLong
+			}
 		}
 		t.learnLocked(o, decimal.Decimal(*p.wire.Quantity), time.Time{})
 		k = t.orders[orderNo]
