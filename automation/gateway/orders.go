@@ -122,6 +122,11 @@ func (t *Terminal) onNotice(topic string, data json.RawMessage) {
 		if ps == nil {
 			ps = []automation.ExchangePosition{}
 		}
+		if w.Symbol != "" {
+			t.mu.Lock()
+			t.notePositionsLocked(w.Symbol, ps)
+			t.mu.Unlock()
+		}
 		payload = PositionNotice{Symbol: w.Symbol, Positions: ps}
 	case "asset":
 		as, err := decodeAssets(data)

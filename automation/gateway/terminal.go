@@ -35,6 +35,7 @@ type Terminal struct {
 	byClient  map[string]string      // client order id → order_no
 	rules     map[string]automation.SymbolInfo
 	baselined map[string]bool // symbols whose open orders were read since READY
+	held      map[string]heldPosition
 }
 
 var (
@@ -47,6 +48,7 @@ func newTerminal(name string, opts Options, env automation.Env) *Terminal {
 		name: name, opts: opts, env: env, log: env.Log(), now: env.Clock(),
 		orders: map[string]*knownOrder{}, placed: map[string]bool{}, clientOf: map[string]string{},
 		byClient: map[string]string{}, rules: map[string]automation.SymbolInfo{}, baselined: map[string]bool{},
+		held: map[string]heldPosition{},
 	}
 }
 
@@ -69,14 +71,14 @@ func (t *Terminal) Reason() string {
 	return why
 }
 
-// Supports is the exchange set but close_position; position only on a
+// Supports is the exchange set; position and close_position only on a
 // futures platform (the gateway never answers a spot position).
 func (t *Terminal) Supports(op string) bool {
 	switch op {
 	case automation.OpPlaceOrder, automation.OpCancelOrder, automation.OpOrderStatus, automation.OpOpenOrders,
 		automation.OpAsset, automation.OpSymbolInfo:
 		return true
-	case automation.OpPosition:
+	case automation.OpPosition, automation.OpClosePosition:
 		return t.opts.Futures
 	}
 	return false
@@ -269,7 +271,11 @@ func (t *Terminal) Positions(ctx context.Context, symbol string) ([]automation.E
 		if err := json.Unmarshal(f.Data, &w); err != nil {
 			return nil, t.decodeError("position", err)
 		}
-		out = append(out, w.positions(sym)...)
+		ps := w.positions(sym)
+		t.mu.Lock()
+		t.notePositionsLocked(sym, ps)
+		t.mu.Unlock()
+		out = append(out, ps...)
 	}
 	return out, nil
 }
@@ -312,6 +318,11 @@ func (t *Terminal) refresh(ctx context.Context) {
 		}
 		if _, err := t.fetchOpen(ctx, sym); err != nil && ctx.Err() == nil {
 			t.log.Warn("gateway open_orders at READY failed", "symbol", sym, "err", err)
+		}
+		if t.opts.Futures {
+			if _, err := t.Positions(ctx, sym); err != nil && ctx.Err() == nil {
+				t.log.Warn("gateway position at READY failed", "symbol", sym, "err", err)
+			}
 		}
 	}
 }

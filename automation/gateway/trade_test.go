@@ -417,3 +417,47 @@ func TestLateAnswerSettles(t *testing.T) {
 		t.Fatalf("sent %d times", n)
 	}
 }
+
+func TestClosePositionAndCachedPositions(t *testing.T) {
+	r := newRig(t)
+	term := r.open("hf", "huobi_future", map[string]any{"futures": true}, nil)
+	settled(t, term)
+	if _, ok := term.CachedPosition("BTC/USDT", automation.PositionLong); !ok {
+		t.Fatal("positions not read at READY")
+	}
+	ctx := ctxT(t)
+	r.peer.SetPrice("BTC/USDT", dec("100"))
+	long := market("BTC/USDT", automation.SideBuy, "5")
+	long.PositionSide = automation.PositionLong
+	if _, err := term.PlaceOrder(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the position notice", func() bool {
+		q, ok := term.CachedPosition("BTC/USDT", automation.PositionLong)
+		return ok && q.Equal(dec("5"))
+	})
+	o, err := term.ClosePosition(ctx, automation.ClosePositionRequest{Symbol: "BTC/USDT", PositionSide: automation.PositionLong, Quantity: dec("2")})
+	if err != nil || o.Side != automation.SideSell || !o.Quantity.Equal(dec("2")) {
+		t.Fatalf("close 2: %+v %v", o, err)
+	}
+	if f := lastFrame(t, r.peer, "place_order"); string(f["quantity"]) != "2" || string(f["action"]) != `"SELL"` || string(f["order_type"]) != `"MARKET"` {
+		t.Fatalf("close frame %s", f)
+	}
+	// The rest: quantity zero closes what the gateway says is held.
+	if _, err := term.ClosePosition(ctx, automation.ClosePositionRequest{Symbol: "BTC/USDT", PositionSide: automation.PositionLong}); err != nil {
+		t.Fatal(err)
+	}
+	if f := lastFrame(t, r.peer, "place_order"); string(f["quantity"]) != "3" {
+		t.Fatalf("close all frame %s", f)
+	}
+	eventually(t, "the flat position", func() bool {
+		q, ok := term.CachedPosition("BTC/USDT", automation.PositionLong)
+		return ok && q.IsZero()
+	})
+	if _, err := term.ClosePosition(ctx, automation.ClosePositionRequest{Symbol: "BTC/USDT", PositionSide: automation.PositionShort}); codeOf(err) != automation.CodeRejected {
+		t.Fatalf("closing a side not held: %v", err)
+	}
+	if !term.Supports(automation.OpClosePosition) {
+		t.Fatal("futures terminal without close_position")
+	}
+}
