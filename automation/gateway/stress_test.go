@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -13,16 +14,20 @@ import (
 	"github.com/brokerd/brokerd/automation/gateway/gatewaytest"
 )
 
-// tally counts one terminal's outcomes.
-type tally struct {
-	calls, notSent, unknown, rejected int
-	ids                               map[string]bool
+// outcome is one PlaceOrder: its unique price and what the driver said.
+type outcome struct {
+	price string
+	id    string
+	code  string // "" for success
+	err   error
 }
 
 // TestManyOperationsAcrossReconnects trades two platforms on one socket,
-// each one operation at a time as its lane would, while the socket is
-// dropped again and again: every order reaches the gateway at most once,
-// and every success is a real, distinct order.
+// each one operation at a time as its lane would, while the socket drops,
+// the platforms flap through states 5 → 6 and answers are lost. Every
+// outcome is checked against what the peer holds: a success is that
+// order, a not_connected or "no such order" has none at the peer, and no
+// order reached the peer twice.
 func TestManyOperationsAcrossReconnects(t *testing.T) {
 	before := runtime.NumGoroutine()
 	peer := gatewaytest.New(gatewaytest.Config{})
@@ -30,62 +35,58 @@ func TestManyOperationsAcrossReconnects(t *testing.T) {
 	names := []string{"huobi", "okex"}
 	terms := map[string]*Terminal{}
 	for _, n := range names {
-		term, err := r.hub.Open(ctxT(t), n, r.options(n, map[string]any{"request_timeout": "500ms"}), r.env(n, testAccess+n, nil))
+		term, err := r.hub.Open(ctxT(t), n, r.options(n, map[string]any{"request_timeout": "300ms"}), r.env(n, testAccess+n, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		terms[n] = term.(*Terminal)
 		settled(t, terms[n])
 	}
-	drops := make(chan struct{})
+	faults := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		defer close(drops)
-		for range 6 {
-			time.Sleep(60 * time.Millisecond)
-			peer.DropConnections()
+		defer close(faults)
+		for i := range 12 {
+			time.Sleep(50 * time.Millisecond)
+			switch i % 4 {
+			case 0:
+				peer.DropConnections()
+			case 1:
+				peer.SendState(names[i%2], gatewaytest.StateReconnecting, "flap")
+				time.Sleep(20 * time.Millisecond)
+				peer.SendState(names[i%2], gatewaytest.StateReady, "")
+			case 2:
+				peer.SwallowOn("place_order", i%8 == 2) // one lost answer placed, one not
+			case 3:
+				peer.DropOn("place_order", true)
+			}
 		}
 	})
-	tallies := map[string]*tally{}
+	results := map[string][]outcome{}
 	var mu sync.Mutex
 	for _, n := range names {
 		term := terms[n]
-		tl := &tally{ids: map[string]bool{}}
-		tallies[n] = tl
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
-				case <-drops:
-					if i >= 40 {
+				case <-faults:
+					if i >= 60 {
 						return
 					}
 				default:
 				}
 				ctx := ctxT(t)
-				price := fmt.Sprintf("50.%02d", i%100) // distinct terms per order
-				o, err := term.PlaceOrder(ctx, limit("BTC/USDT", automation.SideBuy, fmt.Sprintf("%d", 1+i/100), price))
-				mu.Lock()
-				tl.calls++
-				switch codeOf(err) {
-				case automation.CodeNotConnected:
-					tl.notSent++
-				case automation.CodeOutcomeUnknown:
-					tl.unknown++
-				case automation.CodeRejected:
-					tl.rejected++
-				case automation.CodeInternal:
-					if err == nil {
-						if tl.ids[o.OrderID] {
-							t.Errorf("%s: order %s returned twice", n, o.OrderID)
-						}
-						tl.ids[o.OrderID] = true
-					} else {
-						t.Errorf("%s: uncoded error %v", n, err)
-					}
+				price := fmt.Sprintf("%d.%02d", 50+i/100, i%100) // distinct terms per order
+				o, err := term.PlaceOrder(ctx, limit("BTC/USDT", automation.SideBuy, "1", price))
+				res := outcome{price: price, id: o.OrderID, err: err}
+				if err != nil {
+					res.code = codeOf(err)
 				}
+				mu.Lock()
+				results[n] = append(results[n], res)
 				mu.Unlock()
 				term.OpenOrders(ctx, "BTC/USDT")
-				if err == nil && i%2 == 0 {
+				if err == nil && i%3 == 0 {
 					term.CancelOrder(ctx, automation.OrderRef{Symbol: "BTC/USDT", OrderID: o.OrderID})
 				}
 			}
@@ -93,22 +94,37 @@ func TestManyOperationsAcrossReconnects(t *testing.T) {
 	}
 	wg.Wait()
 	for _, n := range names {
-		tl := tallies[n]
-		sent := peer.PlaceOrders(n)
-		orders := map[string]bool{}
+		byPrice := map[string][]gatewaytest.Order{}
 		for _, o := range peer.Orders(n) {
-			orders[o.OrderNo] = true
+			byPrice[o.Price.String()] = append(byPrice[o.Price.String()], o)
 		}
-		t.Logf("%s: %d calls, %d successes, %d not sent, %d unknown, %d rejected; the peer got %d", n, tl.calls, len(tl.ids), tl.notSent, tl.unknown, tl.rejected, sent)
-		if sent > tl.calls-tl.notSent {
-			t.Errorf("%s: %d place_order reached the peer for %d calls that may have sent", n, sent, tl.calls-tl.notSent)
-		}
-		for id := range tl.ids {
-			if !orders[id] {
-				t.Errorf("%s: success with order %s the peer does not have", n, id)
+		counts := map[string]int{}
+		ids := map[string]bool{}
+		for _, res := range results[n] {
+			counts[res.code]++
+			at := byPrice[dec(res.price).String()]
+			if len(at) > 1 {
+				t.Errorf("%s: %d orders at %s: sent twice", n, len(at), res.price)
+			}
+			switch {
+			case res.code == "":
+				if len(at) != 1 || at[0].OrderNo != res.id {
+					t.Errorf("%s: success with %s at %s, the peer has %+v", n, res.id, res.price, at)
+				}
+				if ids[res.id] {
+					t.Errorf("%s: %s answered twice", n, res.id)
+				}
+				ids[res.id] = true
+			case res.code == automation.CodeNotConnected && len(at) != 0:
+				t.Errorf("%s: not_connected at %s, but the peer has %+v", n, res.price, at)
+			case errors.Is(res.err, automation.ErrNoSuchOrder) && len(at) != 0:
+				t.Errorf("%s: no such order at %s, but the peer has %+v (%v)", n, res.price, at, res.err)
+			case res.code != automation.CodeNotConnected && res.code != automation.CodeOutcomeUnknown && res.code != automation.CodeRejected:
+				t.Errorf("%s: %v (%s)", n, res.err, res.code)
 			}
 		}
-		if len(tl.ids) == 0 {
+		t.Logf("%s: %d calls, outcomes %v; the peer got %d place_order", n, len(results[n]), counts, peer.PlaceOrders(n))
+		if counts[""] == 0 {
 			t.Errorf("%s: no order succeeded", n)
 		}
 	}
