@@ -343,12 +343,14 @@ type peerConn struct {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	// Counted before the hijack: until then httptest's Close waits for
+	// this handler, after it Close waits on wg.
+	s.wg.Add(1)
+	defer s.wg.Done()
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return
 	}
-	s.wg.Add(1)
-	defer s.wg.Done()
 	ws.SetReadLimit(1 << 20)
 	c := &peerConn{ws: ws, tokens: map[string]bool{}}
 	s.mu.Lock()
