@@ -243,15 +243,15 @@ func (t *Terminal) settle(ctx context.Context, pc *pendingCall, p placement, cau
 		sameSocket := p.gen != 0 && t.c.current() == p.gen
 		switch {
 		case len(cands) == 1 && !p.baselined:
-			return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause,
+			return automation.ExchangeOrder{}, withCandidates(automation.OutcomeUnknown(cause,
 				"gateway place_order not answered (%s); open order %s matches, but the open orders of %s were not known before the send, so it may be an older order",
-				why, cands[0].OrderID, p.wire.Symbol)
+				why, cands[0].OrderID, p.wire.Symbol), cands)
 		case len(cands) == 1:
 			t.log.Info("gateway place_order settled: one order matches", "order_id", cands[0].OrderID)
 			return t.attribute(p, cands[0].OrderID), nil
 		case len(cands) > 1:
-			return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause,
-				"gateway place_order not answered (%s); %d orders match it: candidates %s", why, len(cands), describe(cands))
+			return automation.ExchangeOrder{}, withCandidates(automation.OutcomeUnknown(cause,
+				"gateway place_order not answered (%s); %d orders match it: candidates %s", why, len(cands), describe(cands)), cands)
 		case sameSocket:
 			return automation.ExchangeOrder{}, automation.NoSuchOrder(fmt.Sprintf(
 				"gateway place_order not answered (%s); no order notice since the send and no open order of %s matches it: the gateway has none", why, p.wire.Symbol))
@@ -273,8 +273,28 @@ func (t *Terminal) undecided(p placement, cause error, why, what string) (automa
 	if len(cands) > 0 {
 		msg += "; candidates " + describe(cands)
 	}
-	return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause, "%s", msg)
+	return automation.ExchangeOrder{}, withCandidates(automation.OutcomeUnknown(cause, "%s", msg), cands)
 }
+
+// candidatesError is an outcome_unknown that names the orders the lost
+// answer may have been; the place_order plugin puts them in the
+// operation's data (plugins.candidateLister).
+type candidatesError struct {
+	err        error
+	candidates []automation.ExchangeOrder
+}
+
+func withCandidates(err error, cands []automation.ExchangeOrder) error {
+	if len(cands) == 0 {
+		return err
+	}
+	return &candidatesError{err: err, candidates: cands}
+}
+
+func (e *candidatesError) Error() string                          { return e.err.Error() }
+func (e *candidatesError) Unwrap() error                          { return e.err }
+func (e *candidatesError) ErrorCode() string                      { return automation.CodeOf(e.err) }
+func (e *candidatesError) Candidates() []automation.ExchangeOrder { return e.candidates }
 
 // candidates are the orders first seen after the send, not another
 // placement's, with p's symbol, side, price (but for MARKET) and quantity.

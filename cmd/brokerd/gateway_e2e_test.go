@@ -205,6 +205,35 @@ func TestEndToEndGatewayTwoPlatforms(t *testing.T) {
 	peer.SendState("okex_future", gatewaytest.StateReady, "")
 	waitHealth(t, base, map[string]string{"huobi": "ready", "okex": "ready"})
 
+	// A lost answer with two orders that fit it: outcome_unknown, with
+	// both in the operation's data; never resent.
+	peer.SwallowOn("place_order", false)
+	sent := peer.PlaceOrders("huobi")
+	lost := make(chan answer, 1)
+	go func() {
+		lost <- placeVia(t, api, "huobi", "", map[string]any{"symbol": "BTC/USDT", "side": "BUY", "type": "LIMIT", "quantity": "3", "price": "77"})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); peer.PlaceOrders("huobi") == sent; {
+		if time.Now().After(deadline) {
+			t.Fatal("the place_order never reached the peer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	now := time.Now().UnixMilli()
+	for _, no := range []string{"9001", "9002"} {
+		peer.Notify("huobi", "order", map[string]any{"symbol": "BTC/USDT", "order_no": no, "action": "BUY", "price": 77,
+			"quantity": 3, "remain": 3, "status": "SUBMITTED", "order_type": "LIMIT", "ctime": now, "utime": now})
+	}
+	la := <-lost
+	lr, _ := la.data()["result"].(map[string]any)
+	if lr == nil || lr["success"] != false || !strings.Contains(mustJSON(t, la.body), "outcome_unknown") ||
+		!strings.Contains(mustJSON(t, lr["data"]), `"candidates"`) || !strings.Contains(mustJSON(t, lr["data"]), "9001") || !strings.Contains(mustJSON(t, lr["data"]), "9002") {
+		t.Fatalf("lost answer with two candidates: %v", la.body)
+	}
+	if peer.PlaceOrders("huobi") != sent+1 {
+		t.Fatal("a lost place_order was resent")
+	}
+
 	if err := stop(); err != nil {
 		t.Fatalf("run ended with %v", err)
 	}
