@@ -400,7 +400,9 @@ func TestLostAnswerWithTwoCandidates(t *testing.T) {
 	if codeOf(err) != automation.CodeOutcomeUnknown || !strings.Contains(err.Error(), "777") || !strings.Contains(err.Error(), "778") {
 		t.Fatalf("two candidates: %v", err)
 	}
-	var cl interface{ Candidates() []automation.ExchangeOrder }
+	var cl interface {
+		Candidates() []automation.ExchangeOrder
+	}
 	if !errors.As(err, &cl) || len(cl.Candidates()) != 2 {
 		t.Fatalf("the candidates are not on the error: %#v", err)
 	}
