@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/shopspring/decimal"
 
 	"github.com/brokerd/brokerd/automation"
 )
@@ -522,9 +523,11 @@ func (c *conn) dispatch(sock *socket, b []byte) {
 	}
 	switch {
 	case f.Op == "pong":
-		if ts, err := strconv.ParseInt(string(f.TS), 10, 64); err == nil {
+		// Our ts is an integer; a gateway that echoes it as a float
+		// (1.530604762311e+12) still matches.
+		if ts, err := decimal.NewFromString(string(f.TS)); err == nil && ts.IsInteger() {
 			select {
-			case sock.pongs <- ts:
+			case sock.pongs <- ts.IntPart():
 			default:
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -177,5 +178,23 @@ func TestOptions(t *testing.T) {
 	d := DefaultOptions()
 	if d.LoginTimeout.d().String() != "30s" || d.PingEvery.d().String() != "5s" || d.PongTimeout.d().String() != "15s" {
 		t.Fatalf("defaults %+v", d)
+	}
+}
+
+func TestBackoffDoublesWithJitterWithinBounds(t *testing.T) {
+	c := &conn{cfg: socketConfig{reconnectMin: 100 * time.Millisecond, reconnect: time.Second}}
+	for attempt, ceiling := range []time.Duration{100, 200, 400, 800, 1000, 1000, 1000} {
+		ceiling *= time.Millisecond
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := c.backoff(attempt)
+			if d < ceiling/2 || d > ceiling {
+				t.Fatalf("attempt %d: %s outside [%s, %s]", attempt, d, ceiling/2, ceiling)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Fatalf("attempt %d: no jitter (%d distinct waits)", attempt, len(seen))
+		}
 	}
 }
