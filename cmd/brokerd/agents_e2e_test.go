@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/brokerd/brokerd/automation/easyths/easythstest"
@@ -155,58 +151,6 @@ probe_every = "1h"
 	if agent.Overlaps() != 0 {
 		t.Errorf("%d calls overlapped at the easytrader agent", agent.Overlaps())
 	}
-}
-
-// startBrokerdEnv is startBrokerdWith with an environment for the *_env
-// options.
-func startBrokerdEnv(t *testing.T, config func(dir string) string, getenv func(string) string) (string, *lockedBuffer, func() error) {
-	t.Helper()
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(config(dir)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stdoutR, stdoutW := io.Pipe()
-	logs := &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		err := run(ctx, []string{"-config", cfgPath}, getenv, stdoutW, logs)
-		stdoutW.Close()
-		done <- err
-	}()
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdoutR)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "brokerd listening on "); ok {
-				urls <- u
-			}
-		}
-		close(urls)
-	}()
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-done:
-		cancel()
-		t.Fatalf("brokerd did not start: %v\n%s", err, logs.String())
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("brokerd did not say where it listens:\n%s", logs.String())
-	}
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-done
-		})
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return base, logs, stop
 }
 
 // The README's tour, unchanged, with an easytrader agent or an EasyTHS

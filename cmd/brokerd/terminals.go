@@ -17,6 +17,7 @@ import (
 	"github.com/brokerd/brokerd/automation/ctpbee"
 	"github.com/brokerd/brokerd/automation/easyths"
 	"github.com/brokerd/brokerd/automation/easytrader"
+	"github.com/brokerd/brokerd/automation/gateway"
 	"github.com/brokerd/brokerd/automation/paper"
 	"github.com/brokerd/brokerd/automation/sim"
 )
@@ -28,6 +29,7 @@ var openers = map[string]automation.Opener{
 	"paper":      paper.Open,
 	"easytrader": easytrader.Open,
 	"easyths":    easyths.Open,
+	"gateway":    gateway.Open,
 	"ctpbee":     ctpbee.Open,
 }
 
