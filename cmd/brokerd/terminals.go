@@ -14,6 +14,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/brokerd/brokerd/automation"
+	"github.com/brokerd/brokerd/automation/binance"
 	"github.com/brokerd/brokerd/automation/ctpbee"
 	"github.com/brokerd/brokerd/automation/easyths"
 	"github.com/brokerd/brokerd/automation/easytrader"
@@ -29,6 +30,7 @@ var openers = map[string]automation.Opener{
 	"paper":      paper.Open,
 	"easytrader": easytrader.Open,
 	"easyths":    easyths.Open,
+	"binance":    binance.Open,
 	"gateway":    gateway.Open,
 	"ctpbee":     ctpbee.Open,
 }

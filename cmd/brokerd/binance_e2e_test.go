@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/brokerd/brokerd/automation/binance/binancetest"
+)
+
+const (
+	binanceE2EKey    = "e2e-binance-api-key-Qm7Zr2Lk"
+	binanceE2ESecret = "e2e-binance-secret-Hs9Vx4Pw"
+)
+
+// binanceConfig is brokerd with one binance terminal pointed at the peer.
+func binanceConfig(peer *binancetest.Server) func(dir string) string {
+	return func(dir string) string {
+		return `
+[api]
+host = "127.0.0.1"
+port = 0
+key = "` + e2eKey + `"
+
+[store]
+path = "` + filepath.ToSlash(filepath.Join(dir, "brokerd.db")) + `"
+
+[log]
+level = "debug"
+
+[[terminals]]
+name = "binance"
+driver = "binance"
+[terminals.options]
+url = "` + peer.URL() + `"
+rest_url = "` + peer.RESTURL() + `"
+stream_url = "` + peer.StreamURL() + `"
+api_key_env = "BINANCE_API_KEY"
+secret_env = "BINANCE_SECRET"
+recv_window = "5s"
+request_timeout = "5s"
+`
+	}
+}
+
+// startBrokerdSecrets is startBrokerdWith with an environment for the
+// terminals' secrets; it also returns the journal's directory.
+func startBrokerdSecrets(t testing.TB, config func(dir string) string, env map[string]string) (base, dir string, logs *lockedBuffer, stop func() error) {
+	t.Helper()
+	dir = t.TempDir()
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(config(dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdoutR, stdoutW := io.Pipe()
+	logs = &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-config", cfgPath}, func(k string) string { return env[k] }, stdoutW, logs)
+		stdoutW.Close()
+		done <- err
+	}()
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdoutR)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "brokerd listening on "); ok {
+				urls <- u
+			}
+		}
+		close(urls)
+	}()
+	select {
+	case base = <-urls:
+	case err := <-done:
+		cancel()
+		t.Fatalf("brokerd did not start: %v\n%s", err, logs.String())
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("brokerd did not say where it listens:\n%s", logs.String())
+	}
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return base, dir, logs, stop
+}
+
+// submit posts an operation to the binance terminal and waits for it.
+func (c client) submit(name, key string, params map[string]any) answer {
+	c.t.Helper()
+	body := map[string]any{"terminal": "binance", "params": params}
+	if key != "" {
+		body["client_id"] = key
+	}
+	return c.do("POST", "/api/v1/operations/"+name+"?wait=20", body)
+}
+
+// result is a waited submit's operation result data.
+func (a answer) result() (bool, map[string]any, string) {
+	r, _ := a.data()["result"].(map[string]any)
+	ok, _ := r["success"].(bool)
+	d, _ := r["data"].(map[string]any)
+	code, _ := a.body["error_code"].(string)
+	return ok, d, code
+}
+
+// The binance driver through brokerd's REST API, against the local peer:
+// symbol rules at submit, place, query, cancel, two lost answers settled,
+// and no secret in the log, the journal, /metrics or /events.
+func TestEndToEndBinance(t *testing.T) {
+	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Secret: binanceE2ESecret})
+	defer peer.Close()
+	base, dir, logs, stop := startBrokerdSecrets(t, binanceConfig(peer), map[string]string{
+		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
+	})
+	api := client{t: t, base: base, key: e2eKey}
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		h := client{t: t, base: base}.do("GET", "/api/v1/system/health", nil)
+		terms, _ := h.data()["components"].(map[string]any)["terminals"].(map[string]any)
+		if terms["binance"] == "ready" && peer.Stats().Streams == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binance not ready: %v\n%s", h.body, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// /events, read for the whole session.
+	evCtx, stopEvents := context.WithCancel(context.Background())
+	defer stopEvents()
+	var events lockedBuffer
+	evDone := make(chan struct{})
+	go func() {
+		defer close(evDone)
+		req, _ := http.NewRequestWithContext(evCtx, "GET", base+"/api/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer "+e2eKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(&events, resp.Body)
+	}()
+
+	info := api.submit("symbol_info", "", map[string]any{"symbol": "BTCUSDT"})
+	if ok, d, _ := info.result(); !ok || d["price_tick"] != "0.1" || d["min_notional"] != "100" {
+		t.Fatalf("symbol_info: %v", info.body)
+	}
+
+	// Off the tick: a 422 at submit; Binance never sees it.
+	offTick := api.do("POST", "/api/v1/operations/place_order", map[string]any{"terminal": "binance",
+		"params": map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.05"}})
+	if offTick.status != 422 || !strings.Contains(mustJSON(t, offTick.body), "params.price") {
+		t.Errorf("off-tick price: %d %v", offTick.status, offTick.body)
+	}
+
+	place := api.submit("place_order", "e2e-limit-1", map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.0"})
+	ok, order, _ := place.result()
+	if !ok || order["client_order_id"] != "e2e-limit-1" || order["status"] != "NEW" || order["price"] != "40000" {
+		t.Fatalf("place_order: %v", place.body)
+	}
+	orderID, _ := order["order_id"].(string)
+
+	status := api.submit("order_status", "", map[string]any{"symbol": "BTCUSDT", "client_order_id": "e2e-limit-1"})
+	if ok, d, _ := status.result(); !ok || d["order_id"] != orderID {
+		t.Fatalf("order_status: %v", status.body)
+	}
+	open := api.submit("open_orders", "", map[string]any{"symbol": "BTCUSDT"})
+	if ok, d, _ := open.result(); !ok || d["count"] != float64(1) || !strings.Contains(mustJSON(t, d), orderID) {
+		t.Fatalf("open_orders: %v", open.body)
+	}
+	cancel := api.submit("cancel_order", "", map[string]any{"symbol": "BTCUSDT", "order_id": orderID})
+	if ok, d, _ := cancel.result(); !ok || d["status"] != "CANCELED" {
+		t.Fatalf("cancel_order: %v", cancel.body)
+	}
+
+	// The socket drops after Binance took the order: settled by
+	// order.status on the next connection, success, sent once.
+	peer.Inject(binancetest.Fault{Method: "order.place", Kind: binancetest.FaultDropAfter})
+	lost := api.submit("place_order", "e2e-lost-1", map[string]any{"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.002"})
+	if ok, d, _ := lost.result(); !ok || d["client_order_id"] != "e2e-lost-1" || d["status"] != "FILLED" {
+		t.Fatalf("place_order with its answer lost: %v", lost.body)
+	}
+	// The socket drops before Binance took it: confirmed absent, rejected.
+	peer.Inject(binancetest.Fault{Method: "order.place", Kind: binancetest.FaultDropBefore})
+	absent := api.submit("place_order", "e2e-lost-2", map[string]any{"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.002"})
+	if ok, _, code := absent.result(); ok || code != "rejected" {
+		t.Fatalf("place_order never taken: %v", absent.body)
+	}
+	for _, cid := range []string{"e2e-limit-1", "e2e-lost-1", "e2e-lost-2"} {
+		if n := peer.PlaceCount(cid); n != 1 {
+			t.Errorf("%s: order.place sent %d times", cid, n)
+		}
+	}
+	// A Binance refusal keeps its code.
+	peer.Inject(binancetest.Fault{Method: "order.place", Code: -1022, Msg: "Signature for this request is not valid."})
+	refused := api.submit("place_order", "e2e-refused", map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.0"})
+	if ok, _, code := refused.result(); ok || code != "rejected" || !strings.Contains(mustJSON(t, refused.body), "Signature for this request is not valid.") {
+		t.Errorf("refused order: %v", refused.body)
+	}
+	positions := api.submit("position", "", map[string]any{"symbol": "BTCUSDT"})
+	if ok, d, _ := positions.result(); !ok || !strings.Contains(mustJSON(t, d), `"quantity":"-0.002"`) {
+		t.Errorf("position: %v", positions.body)
+	}
+	assets := api.submit("asset", "", nil)
+	if ok, d, _ := assets.result(); !ok || !strings.Contains(mustJSON(t, d), `"USDT"`) {
+		t.Errorf("asset: %v", assets.body)
+	}
+
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `terminal="binance"`) {
+		t.Errorf("/metrics does not name the terminal")
+	}
+
+	time.Sleep(200 * time.Millisecond) // the last venue events reach /events
+	stopEvents()
+	<-evDone
+	if err := stop(); err != nil {
+		t.Fatalf("run ended with %v", err)
+	}
+	if !strings.Contains(events.String(), "event: venue") || !strings.Contains(events.String(), "e2e-limit-1") {
+		t.Errorf("/events has no venue event for the order:\n%.2000s", events.String())
+	}
+
+	var journal strings.Builder
+	files, _ := filepath.Glob(filepath.Join(dir, "brokerd.db*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		journal.Write(b)
+	}
+	if !strings.Contains(journal.String(), "e2e-lost-1") {
+		t.Fatalf("the journal (%d files) does not hold the operations", len(files))
+	}
+	secrets := map[string]string{"secret": binanceE2ESecret, "api key": binanceE2EKey}
+	for i, s := range peer.Signatures() {
+		secrets[fmt.Sprint("signature ", i)] = s
+	}
+	for i, k := range peer.ListenKeys() {
+		secrets[fmt.Sprint("listen key ", i)] = k
+	}
+	for where, text := range map[string]string{"log": logs.String(), "journal": journal.String(), "/metrics": string(metrics), "/events": events.String()} {
+		for what, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("the %s holds the %s", where, what)
+			}
+		}
+	}
+}
