@@ -2,6 +2,7 @@ package risk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -89,6 +90,9 @@ type Config struct {
 	Cancels []string
 	Prices  PriceSource      // nil: no price is known
 	Now     func() time.Time // nil: time.Now
+	// Journal holds the day's orders and the halts; required for Load,
+	// Halt and Resume.
+	Journal Journal
 }
 
 // Checker holds the limits, the day counters and the halts. It is a
@@ -99,6 +103,8 @@ type Checker struct {
 	prices  PriceSource
 	now     func() time.Time
 	order   []string
+	journal Journal
+	queue   Canceller // set by Attach
 
 	mu       sync.Mutex
 	rules    map[string]*Rules
@@ -114,6 +120,7 @@ func New(cfg Config) (*Checker, error) {
 		cancels:  cfg.Cancels,
 		prices:   cfg.Prices,
 		now:      cfg.Now,
+		journal:  cfg.Journal,
 		rules:    map[string]*Rules{},
 		tallies:  map[string]*tally{},
 		halts:    map[string]Halt{},
@@ -153,7 +160,11 @@ func dayOf(t time.Time) time.Time {
 
 // Load reads the halts and rebuilds today's counters from the journal.
 // Call it before the queue's Recover and Start.
-func (c *Checker) Load(ctx context.Context, j Journal) error {
+func (c *Checker) Load(ctx context.Context) error {
+	j := c.journal
+	if j == nil {
+		return errors.New("risk: the checker has no journal (Config.Journal)")
+	}
 	halts, err := j.Halts(ctx)
 	if err != nil {
 		return err

@@ -260,7 +260,8 @@ func TestLoadRebuildsTheDayFromTheJournal(t *testing.T) {
 	running.Status = queue.StatusRunning
 	j := &memJournal{ops: []queue.Operation{yesterday, open, filled, cancelled, running}, halts: map[string]Halt{}}
 	c := newChecker(t, Limits{MaxDailyBuyNotional: num(3500), MaxOrdersPerDay: count(4)}, now)
-	if err := c.Load(context.Background(), j); err != nil {
+	c.journal = j
+	if err := c.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// 3 orders, 3000 of buys: one more of 500 fits, 501 would not.
@@ -287,7 +288,9 @@ func TestHaltRefusesOrdersButNotCancelsOrQueriesAndOutlivesARestart(t *testing.T
 	j := &memJournal{halts: map[string]Halt{}}
 	c := newChecker(t, Limits{}, now)
 	q := &fakeCanceller{}
-	res, err := c.Halt(context.Background(), j, q, "sim", "runaway script")
+	c.journal = j
+	c.Attach(q)
+	res, err := c.Halt(context.Background(), "sim", "runaway script")
 	if err != nil || len(res) != 1 || len(res[0].Cancelled) != 1 || q.calls[0] != "sim:"+CodeHalted {
 		t.Fatalf("halt: %+v %v %v", res, err, q.calls)
 	}
@@ -308,22 +311,24 @@ func TestHaltRefusesOrdersButNotCancelsOrQueriesAndOutlivesARestart(t *testing.T
 	}
 
 	restarted := newChecker(t, Limits{}, now)
-	if err := restarted.Load(context.Background(), j); err != nil {
+	restarted.journal = j
+	restarted.Attach(q)
+	if err := restarted.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := refusedBy(admit(restarted, order("buy", buy(10, 100), now.t))); got != RuleHalt {
 		t.Fatalf("after a restart: %q", got)
 	}
-	if _, err := restarted.Enforce(context.Background(), q); err != nil || len(q.calls) != 2 {
+	if _, err := restarted.Enforce(context.Background()); err != nil || len(q.calls) != 2 {
 		t.Fatalf("enforce at start: %v %v", err, q.calls)
 	}
-	if _, err := restarted.Resume(context.Background(), j, ""); err != nil {
+	if _, err := restarted.Resume(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := admit(restarted, order("buy", buy(10, 100), now.t)); err != nil {
 		t.Fatalf("after resume: %v", err)
 	}
-	if _, err := restarted.Halt(context.Background(), j, q, "nope", ""); !errors.Is(err, ErrUnknownTerminal) {
+	if _, err := restarted.Halt(context.Background(), "nope", ""); !errors.Is(err, ErrUnknownTerminal) {
 		t.Fatalf("unknown terminal: %v", err)
 	}
 }

@@ -32,7 +32,11 @@ type HaltResult struct {
 // restart. The refusal starts before the journal write, so nothing slips
 // in meanwhile; when the write fails the halt holds all the same until a
 // restart, and the error says so.
-func (c *Checker) Halt(ctx context.Context, j Journal, q Canceller, terminal, reason string) ([]HaltResult, error) {
+func (c *Checker) Halt(ctx context.Context, terminal, reason string) ([]HaltResult, error) {
+	j, q := c.journal, c.queue
+	if j == nil || q == nil {
+		return nil, errors.New("risk: the checker has no journal or queue (Config.Journal, Attach)")
+	}
 	names, err := c.terminals(terminal)
 	if err != nil {
 		return nil, err
@@ -60,7 +64,8 @@ func (c *Checker) Halt(ctx context.Context, j Journal, q Canceller, terminal, re
 
 // Enforce cancels the queued orders of every halted terminal: at start,
 // after the queue's Recover, for the orders the journal gave back.
-func (c *Checker) Enforce(ctx context.Context, q Canceller) ([]HaltResult, error) {
+func (c *Checker) Enforce(ctx context.Context) ([]HaltResult, error) {
+	q := c.queue
 	c.mu.Lock()
 	var names []string
 	for _, name := range c.order {
@@ -92,7 +97,11 @@ func (c *Checker) cancelQueued(ctx context.Context, q Canceller, terminal string
 }
 
 // Resume lifts the kill switch on terminal (every terminal when "").
-func (c *Checker) Resume(ctx context.Context, j Journal, terminal string) ([]HaltResult, error) {
+func (c *Checker) Resume(ctx context.Context, terminal string) ([]HaltResult, error) {
+	j := c.journal
+	if j == nil {
+		return nil, errors.New("risk: the checker has no journal (Config.Journal)")
+	}
 	names, err := c.terminals(terminal)
 	if err != nil {
 		return nil, err
@@ -114,6 +123,10 @@ func (c *Checker) Resume(ctx context.Context, j Journal, terminal string) ([]Hal
 	}
 	return out, errors.Join(errs...)
 }
+
+// Attach gives the checker the queue whose queued orders a halt cancels.
+// The queue is built with the checker as its Admission, so it comes after.
+func (c *Checker) Attach(q Canceller) { c.queue = q }
 
 // Halted returns terminal's halt, if it is halted.
 func (c *Checker) Halted(terminal string) (Halt, bool) {

@@ -403,7 +403,9 @@ func (s *Scheduler) List() []Status {
 }
 
 // Pause stops a schedule from firing until Resume; the pause is journaled.
-func (s *Scheduler) Pause(ctx context.Context, name string) error { return s.setPaused(ctx, name, true) }
+func (s *Scheduler) Pause(ctx context.Context, name string) error {
+	return s.setPaused(ctx, name, true)
+}
 
 // Resume lets a paused schedule fire again from its next slot on.
 func (s *Scheduler) Resume(ctx context.Context, name string) error {

@@ -137,6 +137,10 @@ type Deps struct {
 	Events  *Events
 	Logger  *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now
+	// Risk shows the risk limits and pulls the kill switch; Schedules are
+	// the [[schedules]]. nil: those routes answer 404 / an empty list.
+	Risk      Risk
+	Schedules Schedules
 }
 
 // Server is the HTTP API. Serve Handler() with an http.Server; run Run for
@@ -148,6 +152,8 @@ type Server struct {
 	terminals map[string]automation.Terminal
 	order     []string // terminal names, lane order
 	history   History
+	risk      Risk
+	schedules Schedules
 	metrics   *Metrics
 	events    *Events
 	log       *slog.Logger
@@ -183,6 +189,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ops:       deps.Operations,
 		terminals: make(map[string]automation.Terminal, len(deps.Terminals)),
 		history:   deps.History,
+		risk:      deps.Risk,
+		schedules: deps.Schedules,
 		metrics:   deps.Metrics,
 		events:    deps.Events,
 		log:       deps.Logger,
