@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -112,6 +113,8 @@ type Run struct {
 	Error     string `json:"error"`
 }
 
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
 var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 
 // China is Asia/Shanghai as a fixed +08:00 zone: no tzdata needed.
@@ -153,8 +156,8 @@ func parse(specs []Spec) ([]*entry, error) {
 		switch {
 		case strings.TrimSpace(s.Name) == "":
 			return nil, fmt.Errorf("%s.name is empty", where)
-		case len(s.Name) > 64 || strings.ContainsAny(s.Name, "/ \t\n?#%"):
-			return nil, fmt.Errorf("%s.name %q: at most 64 characters, without spaces, '/', '?', '#' or '%%' (it is part of a URL)", where, s.Name)
+		case !validName.MatchString(s.Name):
+			return nil, fmt.Errorf("%s.name %q: at most 64 letters, digits, '-' and '_' (it is part of a URL and of idempotency keys)", where, s.Name)
 		case seen[s.Name]:
 			return nil, fmt.Errorf("%s.name %q is used twice", where, s.Name)
 		case s.Operation == "":

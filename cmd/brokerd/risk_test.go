@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -55,6 +57,17 @@ func TestRunawayScriptStoppedByTheLimits(t *testing.T) {
 	}
 	if msg, _ := refusal.body["message"].(string); !strings.Contains(msg, "max_daily_buy_notional") || !strings.Contains(msg, "nothing was queued") {
 		t.Fatalf("message %q does not explain", msg)
+	}
+	metrics := scrape(t, base+"/metrics")
+	for _, want := range []string{
+		`brokerd_risk_limit{rule="max_daily_buy_notional",terminal="sim"} 10500`,
+		`brokerd_risk_used{rule="max_daily_buy_notional",terminal="sim"} 10500`,
+		`brokerd_risk_refusals_total{rule="max_daily_buy_notional",terminal="sim"} 1`,
+		`brokerd_risk_halted{terminal="sim"} 0`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	// A retry of an accepted buy is its replay, not a new order.
 	if a := c.do("POST", "/operations/buy", map[string]any{
@@ -288,4 +301,71 @@ trading_hours = "always"
 
 func jsonDecode(resp *http.Response, into any) {
 	_ = json.NewDecoder(resp.Body).Decode(into)
+}
+
+// TestShippedConfigExamplesLoad uncomments the shipped config.toml's risk
+// and schedule examples and loads them, so that the examples stay true.
+func TestShippedConfigExamplesLoad(t *testing.T) {
+	raw, err := os.ReadFile("../../config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		for _, prefix := range []string{"# [risk]", "# [[schedules]]", "# max_", "# price_collar", "# allow", "# deny",
+			"# trading_hours", "# holidays", "# name = \"daily", "# operation", "# terminal = \"sim\"", "# params",
+			"# cron", "# time_zone", "# missed", "# grace"} {
+			if strings.HasPrefix(line, prefix) {
+				line = strings.TrimPrefix(line, "# ")
+				break
+			}
+		}
+		out = append(out, line)
+	}
+	path := filepath.Join(t.TempDir(), "config.toml")
+	writeFile(t, path, strings.Join(out, "\n"))
+	cfg, err := loadConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("the shipped examples, uncommented: %v", err)
+	}
+	limits, err := cfg.riskLimits()
+	if err != nil || len(limits) != 1 || limits[0].MaxOrderNotional == nil || limits[0].TradingHours == nil {
+		t.Fatalf("risk limits %+v, %v", limits, err)
+	}
+	specs, err := cfg.scheduleSpecs()
+	if err != nil || len(specs) != 1 || specs[0].Operation != "reverse_repo_buy" || specs[0].Cron != "55 14 * * 1-5" {
+		t.Fatalf("schedules %+v, %v", specs, err)
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestRiskAndScheduleConfigErrors(t *testing.T) {
+	for _, tt := range []struct{ extra, want string }{
+		{"[risk]\nterminal = \"nope\"", `risk[0].terminal "nope" is not a configured terminal`},
+		{"[[risk]]\nterminal = \"nope\"", `risk[0].terminal "nope" is not a configured terminal`},
+		{"[risk]\nmax_orders = 3", "risk.max_orders: unknown key"},
+		{"[[schedules]]\nname = \"x\"\noperation = \"funds_query\"\nterminal = \"nope\"\ncron = \"* * * * *\"", `schedules[0] (x).terminal "nope"`},
+		{"[[schedules]]\nname = \"x\"\noperation = \"funds_query\"\ncron = \"61 * * * *\"", "schedules[0] (x).cron"},
+		{"[[schedules]]\nname = \"x\"\noperation = \"funds_query\"\ncron = \"* * * * *\"\nbogus = 1", "unknown key schedules.bogus"},
+	} {
+		path := filepath.Join(t.TempDir(), "config.toml")
+		writeFile(t, path, simConfig(0, filepath.Join(t.TempDir(), "j.db"), "")+tt.extra)
+		_, err := loadConfig(path, func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v; want an error containing %q", tt.extra, err, tt.want)
+		}
+	}
 }
