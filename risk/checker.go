@@ -244,11 +244,17 @@ func (c *Checker) Admit(op queue.Operation) (func(), error) {
 		return nil, nil
 	}
 	t := c.tally(op.Terminal)
-	value, valued := c.notional(op.Terminal, f)
+	// Without limits nothing needs a price: a market order's price is
+	// not looked up (this runs with the queue's lock held).
+	var value decimal.Decimal
 	if r := c.rules[op.Terminal]; r != nil {
+		var valued bool
+		value, valued = c.notional(op.Terminal, f)
 		if ref := c.check(r, t, op, f, value, valued); ref != nil {
 			return nil, c.refuse(ref)
 		}
+	} else if !f.Price.IsZero() {
+		value = f.Quantity.Mul(f.Price)
 	}
 	t.add(op, f, value)
 	return func() {
