@@ -172,11 +172,15 @@ func (c *Checker) Load(ctx context.Context) error {
 	day := dayOf(c.now())
 	fresh := map[string]*tally{}
 	for _, name := range c.order {
+		t := newTally(day)
+		fresh[name] = t
+		if c.rules[name] == nil {
+			continue // nothing to count against
+		}
 		ops, err := j.SubmittedSince(ctx, name, day)
 		if err != nil {
 			return err
 		}
-		t := newTally(day)
 		for _, op := range ops {
 			if f, ok := c.facts(op); ok {
 				value, _ := c.notional(op.Terminal, f)
@@ -184,7 +188,6 @@ func (c *Checker) Load(ctx context.Context) error {
 				t.settle(op)
 			}
 		}
-		fresh[name] = t
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -243,18 +246,14 @@ func (c *Checker) Admit(op queue.Operation) (func(), error) {
 	if !ok {
 		return nil, nil
 	}
+	r := c.rules[op.Terminal]
+	if r == nil {
+		return nil, nil // no limits: nothing to check or count
+	}
 	t := c.tally(op.Terminal)
-	// Without limits nothing needs a price: a market order's price is
-	// not looked up (this runs with the queue's lock held).
-	var value decimal.Decimal
-	if r := c.rules[op.Terminal]; r != nil {
-		var valued bool
-		value, valued = c.notional(op.Terminal, f)
-		if ref := c.check(r, t, op, f, value, valued); ref != nil {
-			return nil, c.refuse(ref)
-		}
-	} else if !f.Price.IsZero() {
-		value = f.Quantity.Mul(f.Price)
+	value, valued := c.notional(op.Terminal, f)
+	if ref := c.check(r, t, op, f, value, valued); ref != nil {
+		return nil, c.refuse(ref)
 	}
 	t.add(op, f, value)
 	return func() {

@@ -10,8 +10,10 @@ import (
 
 // tally is one terminal's counters for one trading day.
 type tally struct {
-	day    time.Time
-	orders map[string]*counted // by operation id
+	day time.Time
+	// orders are the counted orders not final yet, by operation id: a
+	// final one's share is settled and stays as it is.
+	orders map[string]*counted
 	count  int                 // orders that reached or may reach the venue
 	buy    decimal.Decimal     // notional of buys open, filled or unknown
 	sell   decimal.Decimal
@@ -43,6 +45,7 @@ func (t *tally) add(op queue.Operation, f Facts, notional decimal.Decimal) {
 	}
 	c := &counted{facts: f, notional: notional}
 	t.orders[op.ID] = c
+	t.lastMinute(op.SubmittedAt) // keep recent to about a minute
 	t.recent = append(t.recent, op.SubmittedAt)
 	c.counts, c.exposure = true, true
 	t.count++
@@ -63,11 +66,11 @@ func (t *tally) expose(c *counted, sign int64) {
 // settle applies an order's final state.
 func (t *tally) settle(op queue.Operation) {
 	c, ok := t.orders[op.ID]
-	if !ok {
+	if !ok || !op.Status.Final() {
 		return
 	}
+	delete(t.orders, op.ID)
 	switch {
-	case !op.Status.Final():
 	case op.Status == queue.StatusCancelled:
 		t.drop(c)
 	case op.Status == queue.StatusFailed && op.ErrorCode != queue.CodeOutcomeUnknown && op.ErrorCode != queue.CodeInterrupted:
