@@ -14,8 +14,8 @@ type tally struct {
 	// orders are the counted orders not final yet, by operation id: a
 	// final one's share is settled and stays as it is.
 	orders map[string]*counted
-	count  int                 // orders that reached or may reach the venue
-	buy    decimal.Decimal     // notional of buys open, filled or unknown
+	count  int             // orders that reached or may reach the venue
+	buy    decimal.Decimal // notional of buys open, filled or unknown
 	sell   decimal.Decimal
 	// position is, per symbol, buys open, filled or unknown less filled
 	// sells: the position today's buying can build.
