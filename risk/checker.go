@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/queue"
 )
 
@@ -130,7 +131,7 @@ func New(cfg Config) (*Checker, error) {
 		c.extract = DefaultExtractors()
 	}
 	if c.cancels == nil {
-		c.cancels = []string{"order_cancel", "condition_order_cancel", "cancel_order"}
+		c.cancels = []string{automation.OpOrderCancel, automation.OpConditionOrderCancel, automation.OpCancelOrder}
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Side is an order's direction.
@@ -37,12 +39,12 @@ type Extractor func(params json.RawMessage) (Facts, bool)
 // price, quantity as decimal strings).
 func DefaultExtractors() map[string]Extractor {
 	return map[string]Extractor{
-		"buy":           stockOrder(Buy, "price"),
-		"sell":          stockOrder(Sell, "price"),
-		"market_buy":    stockOrder(Buy, ""),
-		"market_sell":   stockOrder(Sell, ""),
-		"condition_buy": stockOrder(Buy, "target_price"),
-		"place_order":   exchangeOrder,
+		automation.OpBuy:          stockOrder(Buy, "price"),
+		automation.OpSell:         stockOrder(Sell, "price"),
+		automation.OpMarketBuy:    stockOrder(Buy, ""),
+		automation.OpMarketSell:   stockOrder(Sell, ""),
+		automation.OpConditionBuy: stockOrder(Buy, "target_price"),
+		automation.OpPlaceOrder:   exchangeOrder,
 	}
 }
 
