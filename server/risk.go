@@ -205,6 +205,9 @@ func (s *Server) setHalt(c *gin.Context, halt bool) {
 			v.Cancelled[r.Terminal] = r.Cancelled
 		}
 	}
+	for _, r := range res {
+		s.publishHalt(r, reason)
+	}
 	if err != nil {
 		s.log.Error("risk halt or resume", "halt", halt, "terminals", v.Terminals, "err", err)
 		s.fail(c, codeInternal, err.Error(), v)
@@ -220,6 +223,27 @@ func (s *Server) setHalt(c *gin.Context, halt bool) {
 	}
 	s.log.Warn("risk "+map[bool]string{true: "halt", false: "resume"}[halt], "terminals", v.Terminals, "reason", reason, "key_name", c.GetString(keyNameKey))
 	s.ok(c, msg, v)
+}
+
+// eventRisk is the /events type of a halt or a resume.
+const eventRisk = "risk"
+
+// riskEvent is a halt or a resume, as /events shows it.
+type riskEvent struct {
+	Terminal  string `json:"terminal"`
+	Halted    bool   `json:"halted"`
+	Reason    string `json:"reason"`
+	Cancelled int    `json:"cancelled_count"`
+	Timestamp string `json:"timestamp"`
+}
+
+func (s *Server) publishHalt(r risk.HaltResult, reason string) {
+	at := s.now()
+	if !r.Halted {
+		reason = ""
+	}
+	ev := riskEvent{Terminal: r.Terminal, Halted: r.Halted, Reason: reason, Cancelled: len(r.Cancelled), Timestamp: formatTime(at)}
+	s.events.publish(&event{kind: eventRisk, terminal: r.Terminal, value: func() any { return ev }})
 }
 
 // haltReasons maps each halted terminal to its reason, for health and

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,7 +100,11 @@ func TestRunawayScriptStoppedByTheLimits(t *testing.T) {
 	c.do("POST", "/queue/pause", nil)
 	queued := c.do("POST", "/operations/sell", map[string]any{
 		"params": map[string]any{"stock_code": "600000", "price": 10.50, "quantity": 100}}).data()["operation_id"].(string)
+	events := subscribe(t, base+"/api/v1/events?terminal=sim", e2eKey)
 	h := c.do("POST", "/risk/halt?terminal=sim&reason=runaway", nil)
+	if ev := events.next(t, "risk"); !strings.Contains(ev, `"halted":true`) || !strings.Contains(ev, `"reason":"runaway"`) || !strings.Contains(ev, `"cancelled_count":1`) {
+		t.Fatalf("the risk event: %s", ev)
+	}
 	if h.status != 200 || h.data()["cancelled"].(map[string]any)["sim"].([]any)[0] != queued {
 		t.Fatalf("halt: %d %v", h.status, h.body)
 	}
@@ -366,6 +372,58 @@ func TestRiskAndScheduleConfigErrors(t *testing.T) {
 		_, err := loadConfig(path, func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: %v; want an error containing %q", tt.extra, err, tt.want)
+		}
+	}
+}
+
+// eventStream reads an /events stream.
+type eventStream struct {
+	lines chan string
+}
+
+func subscribe(t *testing.T, url, key string) *eventStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &eventStream{lines: make(chan string, 1000)}
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			select {
+			case s.lines <- sc.Text():
+			default:
+			}
+		}
+		close(s.lines)
+	}()
+	return s
+}
+
+// next returns the data of the next event of the type.
+func (s *eventStream) next(t *testing.T, kind string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	matched := false
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				t.Fatalf("the event stream ended before a %s event", kind)
+			}
+			if line == "event: "+kind {
+				matched = true
+			} else if matched && strings.HasPrefix(line, "data: ") {
+				return strings.TrimPrefix(line, "data: ")
+			}
+		case <-timeout:
+			t.Fatalf("no %s event", kind)
 		}
 	}
 }
