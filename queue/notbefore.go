@@ -19,6 +19,29 @@ import (
 // is called.
 type Admission interface {
 	Admit(op Operation) (undo func(), err error)
+	// Revoked is asked, with the lock held, as an admitted operation
+	// whose journal write has just finished is about to enter its lane:
+	// an error (the kill switch was pulled meanwhile) cancels it instead
+	// of queueing it, the cancel is journaled, and Submit returns the
+	// cancelled operation with the error. So nothing admitted before a
+	// halt slips into the lane after the halt's sweep.
+	Revoked(op Operation) error
+}
+
+// revoke cancels a just-journaled entry that Admission revoked. Called
+// with q.mu held; it releases it.
+func (q *Queue) revoke(e *entry, why error) (Submitted, error) {
+	q.ops[e.op.ID] = e
+	code := CodeCancelled
+	var coded interface{ ErrorCode() string }
+	if errors.As(why, &coded) && coded.ErrorCode() != "" {
+		code = coded.ErrorCode()
+	}
+	final := q.beginSettle(e, StatusCancelled, code, "cancelled before it was queued: "+why.Error(), Result{})
+	close(e.acked)
+	q.mu.Unlock()
+	q.commitSettle(e, final)
+	return Submitted{Operation: final, Position: -1}, why
 }
 
 // holdBack puts e beside its lane's heap when its NotBefore is still ahead,

@@ -95,7 +95,12 @@ func TestNotBeforeSurvivesRecovery(t *testing.T) {
 	}
 }
 
-type refuseAll struct{ undone int }
+type refuseAll struct {
+	undone  int
+	revoked error // what Revoked says
+}
+
+func (r *refuseAll) Revoked(Operation) error { return r.revoked }
 
 func (r *refuseAll) Admit(op Operation) (func(), error) {
 	if op.Name == "refused" {
@@ -146,5 +151,67 @@ func TestCancelQueuedTakesMatchingHeldAndQueued(t *testing.T) {
 	}
 	if op, _ := h.q.Get(context.Background(), query.ID); op.Status != StatusQueued {
 		t.Fatalf("the query was %s; want still queued", op.Status)
+	}
+}
+
+// slowAppend holds each Append until released, so that a test can act
+// while a submit's journal write is under way.
+type slowAppend struct {
+	Store
+	writing chan struct{}
+	release chan struct{}
+}
+
+func (s *slowAppend) Append(ctx context.Context, op Operation) error {
+	s.writing <- struct{}{}
+	<-s.release
+	return s.Store.Append(ctx, op)
+}
+
+type haltCode struct{}
+
+func (haltCode) Error() string     { return "halted meanwhile" }
+func (haltCode) ErrorCode() string { return "risk_limit" }
+
+func TestAdmissionRevokedDuringTheJournalWriteNeverQueues(t *testing.T) {
+	mem := NewMemStore()
+	store := &slowAppend{Store: mem, writing: make(chan struct{}), release: make(chan struct{})}
+	adm := &refuseAll{}
+	sc := newScript()
+	q, err := New(Config{}, []Lane{{Terminal: "sim", Execute: sc.execute}}, Deps{Clock: newFakeClock(), Store: store, Admission: adm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Shutdown(context.Background())
+	q.Start()
+	type result struct {
+		sub Submitted
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sub, err := q.Submit(context.Background(), Request{Name: "buy", SideEffect: true})
+		done <- result{sub, err}
+	}()
+	<-store.writing
+	adm.revoked = haltCode{} // the kill switch, pulled while the record is written
+	close(store.release)
+	r := <-done
+	if !errors.Is(r.err, haltCode{}) && (r.err == nil || r.err.Error() != "halted meanwhile") {
+		t.Fatalf("submit: %v; want the revocation", r.err)
+	}
+	if r.sub.Operation.Status != StatusCancelled || r.sub.Operation.ErrorCode != "risk_limit" {
+		t.Fatalf("operation %s %s; want cancelled risk_limit", r.sub.Operation.Status, r.sub.Operation.ErrorCode)
+	}
+	if op, _ := mem.Get(context.Background(), r.sub.Operation.ID); op.Status != StatusCancelled {
+		t.Fatalf("journal says %s; want cancelled", op.Status)
+	}
+	select {
+	case op := <-sc.started:
+		t.Fatalf("%s ran after its admission was revoked", op.ID)
+	default:
+	}
+	if st := q.Stats().Lanes[0]; st.Queued != 0 || st.Cancelled != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 }

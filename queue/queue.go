@@ -275,7 +275,6 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 	err = q.store.Append(ctx, e.op)
 
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	l.reserved--
 	if err != nil {
 		if undoAdmit != nil {
@@ -286,11 +285,19 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 		}
 		e.ackErr = err
 		close(e.acked)
+		q.mu.Unlock()
 		return Submitted{}, fmt.Errorf("journal the operation: %w", err)
+	}
+	if q.admit != nil {
+		if err := q.admit.Revoked(e.op); err != nil {
+			return q.revoke(e, err)
+		}
 	}
 	pos := q.enqueue(e)
 	close(e.acked)
-	return Submitted{Operation: e.op, Position: pos}, nil
+	op := e.op
+	q.mu.Unlock()
+	return Submitted{Operation: op, Position: pos}, nil
 }
 
 // enqueue puts a durable entry in its lane and returns its place there.

@@ -264,6 +264,23 @@ func (c *Checker) Admit(op queue.Operation) (func(), error) {
 	}, nil
 }
 
+// Revoked refuses, as it is about to be queued, an order admitted before
+// its terminal was halted (queue.Admission): its journal write was under
+// way when the halt swept the queue.
+func (c *Checker) Revoked(op queue.Operation) error {
+	if !op.SideEffect {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, halted := c.halts[op.Terminal]; halted && c.IsOrder(op) {
+		return c.refuse(&Refusal{Terminal: op.Terminal, Rule: RuleHalt, Limit: "halted", Value: op.Name,
+			Reason: fmt.Sprintf("the terminal was halted by the kill switch at %s (%s) while this order was being journaled: it was cancelled, not queued",
+				h.At.In(ChinaTime).Format(time.RFC3339), orNone(h.Reason))})
+	}
+	return nil
+}
+
 func orNone(s string) string {
 	if s == "" {
 		return "no reason given"

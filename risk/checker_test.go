@@ -301,6 +301,10 @@ func TestHaltRefusesOrdersButNotCancelsOrQueriesAndOutlivesARestart(t *testing.T
 	if got := refusedBy(admit(c, repo)); got != RuleHalt {
 		t.Fatalf("any order-like op on a halted terminal: %q", got)
 	}
+	admittedBefore := order("buy", buy(10, 100), now.t)
+	if got := refusedBy(c.Revoked(admittedBefore)); got != RuleHalt {
+		t.Fatalf("an order admitted before the halt, about to be queued: %q", got)
+	}
 	if err := admit(c, order("order_cancel", map[string]any{}, now.t)); err != nil {
 		t.Fatalf("a cancel on a halted terminal: %v", err)
 	}

@@ -50,9 +50,15 @@ func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register
 
 // riskRefused answers a submit the limits refused: 422 risk_limit naming
 // the rule, its limit and the value that broke it. Nothing was queued.
-func (s *Server) riskRefused(c *gin.Context, r *risk.Refusal) {
-	s.fail(c, codeRiskLimit, r.Error()+": nothing was queued", RiskRefusalView{
-		Terminal: r.Terminal, Rule: r.Rule, Limit: r.Limit, Value: r.Value, Reason: r.Reason})
+// When the order was journaled (and cancelled: a halt came during its
+// journal write), id names it.
+func (s *Server) riskRefused(c *gin.Context, r *risk.Refusal, id string) {
+	msg := r.Error() + ": nothing was queued"
+	if id != "" {
+		msg = r.Error() + ": operation " + id + " is journaled as cancelled"
+	}
+	s.fail(c, codeRiskLimit, msg, RiskRefusalView{
+		Terminal: r.Terminal, Rule: r.Rule, Limit: r.Limit, Value: r.Value, Reason: r.Reason, OperationID: stringOrNil(id)})
 }
 
 // RiskRefusalView is the data of a risk_limit answer.
@@ -62,6 +68,9 @@ type RiskRefusalView struct {
 	Limit    string `json:"limit" example:"100000"`
 	Value    string `json:"value" example:"105000"`
 	Reason   string `json:"reason" example:"the order's notional 105000 is over the limit per order"`
+	// OperationID is null: nothing was journaled; or, when a halt came
+	// while the order was being journaled, the order, cancelled.
+	OperationID *string `json:"operation_id" extensions:"x-nullable"`
 } //@name RiskRefusal
 
 // RiskUsageView is one rule of a terminal.

@@ -144,7 +144,7 @@ func (s *Server) submitFailed(c *gin.Context, sub queue.Submitted, err error) {
 	var refusal *risk.Refusal
 	switch {
 	case errors.As(err, &refusal):
-		s.riskRefused(c, refusal)
+		s.riskRefused(c, refusal, sub.Operation.ID)
 	case errors.Is(err, queue.ErrKeyConflict):
 		s.fail(c, codeConflict, "this idempotency key was already used with a different payload (operation "+
 			sub.Operation.ID+"): use a new key for a new operation", map[string]any{
