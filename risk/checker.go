@@ -243,13 +243,13 @@ func (c *Checker) Admit(op queue.Operation) (func(), error) {
 			Reason: fmt.Sprintf("the terminal is halted by the kill switch since %s (%s): no new orders until POST /api/v1/risk/resume",
 				h.At.In(ChinaTime).Format(time.RFC3339), orNone(h.Reason))})
 	}
-	f, ok := c.facts(op)
-	if !ok {
-		return nil, nil
-	}
 	r := c.rules[op.Terminal]
 	if r == nil {
 		return nil, nil // no limits: nothing to check or count
+	}
+	f, ok := c.facts(op)
+	if !ok {
+		return nil, nil // not an order the limits know (a cancel, a repo)
 	}
 	t := c.tally(op.Terminal)
 	value, valued := c.notional(op.Terminal, f)
