@@ -74,6 +74,9 @@ type Operation struct {
 	Timeout time.Duration `json:"timeout"`
 	// ExpireAt, if set, is when a still-queued operation is cancelled.
 	ExpireAt time.Time `json:"expire_at"`
+	// NotBefore, if set, is when a queued operation may start at the
+	// earliest: until then it waits beside its lane, not in the run order.
+	NotBefore time.Time `json:"not_before"`
 	// SideEffect marks an operation that changes the account (an order):
 	// one that times out ends outcome_unknown rather than timeout.
 	SideEffect bool `json:"side_effect"`
@@ -110,7 +113,9 @@ type Request struct {
 	Timeout time.Duration
 	// ExpireAfter, if positive, cancels the operation (expired) when it
 	// has not started by then.
-	ExpireAfter    time.Duration
+	ExpireAfter time.Duration
+	// NotBefore, if set and in the future, holds the operation until then.
+	NotBefore      time.Time
 	SideEffect     bool
 	IdempotencyKey string
 	// Prepared, if set, is Params as the submitter validated them; the
@@ -174,6 +179,9 @@ type LaneStats struct {
 	StuckOn string `json:"stuck_on"`
 	// Blocked explains a lane the journal's failure paused.
 	Blocked string `json:"blocked"`
+	// Scheduled counts the queued operations (within Queued) whose
+	// not_before is still ahead.
+	Scheduled int `json:"scheduled_count"`
 }
 
 // Stats describes the whole queue.

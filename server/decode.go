@@ -34,6 +34,9 @@ type SubmitRequest struct {
 	ExpireAfter float64 `json:"expire_after" example:"60"`
 	// ClientID is an idempotency key, like the Idempotency-Key header.
 	ClientID string `json:"client_id" example:"order-20260102-0001"`
+	// NotBefore holds the operation queued until then: an RFC 3339 time,
+	// or a number of seconds from now (at most 7 days ahead).
+	NotBefore string `json:"not_before" example:"2026-12-02T14:55:00+08:00"`
 } //@name SubmitRequest
 
 // submitBody is a decoded SubmitRequest.
@@ -44,6 +47,9 @@ type submitBody struct {
 	timeout     time.Duration
 	expireAfter time.Duration
 	clientID    string
+	// not_before: a time, or seconds after the submit (decodeNotBefore).
+	notBefore   time.Time
+	notBeforeIn time.Duration
 }
 
 // Limits of the submit fields.
@@ -54,7 +60,7 @@ const (
 
 var (
 	errMalformed = errors.New("the body is not JSON")
-	submitFields = []string{"params", "priority", "terminal", "timeout", "expire_after", "client_id"}
+	submitFields = []string{"params", "priority", "terminal", "timeout", "expire_after", "client_id", "not_before"}
 )
 
 // decodeSubmit reads a submit body. The body must be JSON (else
@@ -124,6 +130,13 @@ func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 				continue
 			}
 			out.clientID = s
+		case "not_before":
+			at, in, reason := decodeNotBefore(raw)
+			if reason != "" {
+				bad("not_before", reason)
+				continue
+			}
+			out.notBefore, out.notBeforeIn = at, in
 		default:
 			bad(truncate(name, 64), "unknown field: a submit takes "+strings.Join(submitFields, ", "))
 		}

@@ -19,7 +19,9 @@ import (
 //	@Security		BearerAuth
 //	@Router			/queue/stats [get]
 func (s *Server) stats(c *gin.Context) {
-	s.ok(c, "", newStatsView(s.q.Stats()))
+	v := newStatsView(s.q.Stats())
+	s.markHalts(&v)
+	s.ok(c, "", v)
 }
 
 // PauseView answers pause and resume.

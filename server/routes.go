@@ -49,6 +49,13 @@ func (s *Server) routes() *gin.Engine {
 
 	api.GET("/events", read, s.streamEvents)
 
+	api.GET("/risk", read, s.getRisk)
+	api.POST("/risk/halt", admin, s.haltRisk)
+	api.POST("/risk/resume", admin, s.resumeRisk)
+	api.GET("/schedules", read, s.listSchedules)
+	api.POST("/schedules/:name/pause", admin, s.pauseSchedule)
+	api.POST("/schedules/:name/resume", admin, s.resumeSchedule)
+
 	api.GET("/sim/quote", read, s.getQuote)
 	api.POST("/sim/quote", admin, s.setQuote)
 

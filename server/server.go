@@ -143,6 +143,10 @@ type Deps struct {
 	Events  *Events
 	Logger  *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now
+	// Risk shows the risk limits and pulls the kill switch; Schedules are
+	// the [[schedules]]. nil: those routes answer 404 / an empty list.
+	Risk      Risk
+	Schedules Schedules
 }
 
 // Server is the HTTP API. Serve Handler() with an http.Server; run Run for
@@ -155,6 +159,8 @@ type Server struct {
 	order     []string // terminal names, lane order
 	history   History
 	journal   Journal
+	risk      Risk
+	schedules Schedules
 	metrics   *Metrics
 	events    *Events
 	log       *slog.Logger
@@ -191,6 +197,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		terminals: make(map[string]automation.Terminal, len(deps.Terminals)),
 		history:   deps.History,
 		journal:   deps.Journal,
+		risk:      deps.Risk,
+		schedules: deps.Schedules,
 		metrics:   deps.Metrics,
 		events:    deps.Events,
 		log:       deps.Logger,

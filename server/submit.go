@@ -14,6 +14,7 @@ import (
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/risk"
 )
 
 // submit queues an operation.
@@ -34,7 +35,7 @@ import (
 //	@Failure		404				{object}	ErrorEnvelope	"unknown operation"
 //	@Failure		409				{object}	ErrorEnvelope	"idempotency key used with another payload"
 //	@Failure		413				{object}	ErrorEnvelope	"body over 1 MiB"
-//	@Failure		422				{object}	ErrorEnvelope{data=fieldErrors}	"invalid_params naming every bad field, or unsupported by the terminal"
+//	@Failure		422				{object}	ErrorEnvelope{data=fieldErrors}	"invalid_params naming every bad field, unsupported by the terminal, or risk_limit (data is a RiskRefusal: rule, limit, value)"
 //	@Failure		429				{object}	ErrorEnvelope
 //	@Failure		503				{object}	ErrorEnvelope	"queue_full or journal_unavailable (both with Retry-After), or shutting down"
 //	@Security		BearerAuth
@@ -87,6 +88,11 @@ func (s *Server) submit(c *gin.Context) {
 		s.invalid(c, errs)
 		return
 	}
+	notBefore, fe := notBeforeOf(body, s.now())
+	if fe != nil {
+		s.invalid(c, []fieldError{*fe})
+		return
+	}
 	t := s.terminals[terminal]
 	if !plugin.Supports(t) {
 		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) does not support %s: choose another terminal with \"terminal\"; GET /api/v1/operations/ lists which support it",
@@ -113,6 +119,7 @@ func (s *Server) submit(c *gin.Context) {
 		Priority:       body.priority,
 		Timeout:        body.timeout,
 		ExpireAfter:    body.expireAfter,
+		NotBefore:      notBefore,
 		SideEffect:     plugin.SideEffect,
 		IdempotencyKey: key,
 		Prepared:       params,
@@ -131,6 +138,9 @@ func (s *Server) submit(c *gin.Context) {
 		return
 	}
 	msg := "operation queued"
+	if !sub.Operation.NotBefore.IsZero() && sub.Operation.Status == queue.StatusQueued {
+		msg = "operation scheduled: queued, it starts not before " + formatTime(sub.Operation.NotBefore)
+	}
 	if sub.Duplicate {
 		msg = "duplicate submit: this idempotency key was already used with the same payload; this is the existing operation"
 	}
@@ -139,7 +149,10 @@ func (s *Server) submit(c *gin.Context) {
 
 // submitFailed answers a submit the queue refused.
 func (s *Server) submitFailed(c *gin.Context, sub queue.Submitted, err error) {
+	var refusal *risk.Refusal
 	switch {
+	case errors.As(err, &refusal):
+		s.riskRefused(c, refusal, sub.Operation.ID)
 	case errors.Is(err, queue.ErrKeyConflict):
 		s.fail(c, codeConflict, "this idempotency key was already used with a different payload (operation "+
 			sub.Operation.ID+"): use a new key for a new operation", map[string]any{

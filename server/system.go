@@ -55,6 +55,9 @@ type HealthComponents struct {
 	// whether it can take operations.
 	Automator string `json:"automator" example:"connected"`
 	LoggedIn  bool   `json:"logged_in"`
+	// Halted maps each terminal halted by the kill switch to the halt's
+	// reason; a halt is deliberate, so it does not make brokerd unhealthy.
+	Halted map[string]string `json:"halted"`
 } //@name HealthComponents
 
 // PluginCount is how many operations are loaded.
@@ -80,6 +83,7 @@ func (s *Server) health(c *gin.Context) {
 			Terminals: make(map[string]string, len(s.order)),
 			Lanes:     make(map[string]string, len(s.order)),
 			Plugins:   PluginCount{Loaded: len(s.ops.Names())},
+			Halted:    s.haltReasons(),
 		},
 		Problems: []string{},
 	}
@@ -172,6 +176,7 @@ type EventsStatus struct {
 func (s *Server) systemStatus(c *gin.Context) {
 	now := s.now()
 	st := newStatsView(s.q.Stats())
+	s.markHalts(&st)
 	names := s.ops.Names()
 	v := SystemStatus{
 		Timestamp:     formatTime(now),

@@ -21,6 +21,10 @@ type Config struct {
 	Store     StoreConfig      `toml:"store"`
 	Log       LogConfig        `toml:"log"`
 	Terminals []TerminalConfig `toml:"terminals"`
+	// Risk is [risk] (one table, every terminal) or [[risk]] (per
+	// terminal); risk.ParseConfig reads it, strictly.
+	Risk      any              `toml:"risk"`
+	Schedules []ScheduleConfig `toml:"schedules"`
 }
 
 type APIConfig struct {
@@ -227,6 +231,12 @@ func (c Config) validate() error {
 			bad("terminals[%d].name %q is used twice", i, t.Name)
 		}
 		seen[t.Name] = true
+	}
+	if _, err := c.riskLimits(); err != nil {
+		bad("%v", err)
+	}
+	if _, err := c.scheduleSpecs(); err != nil {
+		bad("%v", err)
 	}
 	noKey := c.API.Key == "" && len(c.API.Keys) == 0
 	if noKey && server.AllowsAnyOrigin(c.API.CORSOrigins) {

@@ -18,6 +18,8 @@ import (
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/risk"
+	"github.com/brokerd/brokerd/schedule"
 	"github.com/brokerd/brokerd/server"
 	"github.com/brokerd/brokerd/settle"
 	"github.com/brokerd/brokerd/store"
@@ -85,18 +87,59 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	registry := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
 	settler := settle.New(settle.Config{}, terminals, log.With("component", "settle"), nil)
+	limits, err := cfg.riskLimits()
+	if err != nil {
+		return err
+	}
+	checker, err := risk.New(risk.Config{Limits: limits, Terminals: riskTerminals(terminals),
+		Prices: newTerminalPrices(terminals), Journal: riskJournal{st}})
+	if err != nil {
+		return err
+	}
+	// The day counters and halts from the journal, before anything is
+	// submitted or recovered.
+	if err := checker.Load(ctx); err != nil {
+		return err
+	}
+	if err := metrics.Register(checker.Collector()); err != nil {
+		return err
+	}
+	specs, err := cfg.scheduleSpecs()
+	if err != nil {
+		return err
+	}
+	if err := checkSchedules(specs, registry, terminals); err != nil {
+		return err
+	}
 	q, err := queue.New(queue.Config{
 		MaxSize:        cfg.Queue.MaxSize,
 		DefaultTimeout: cfg.Queue.OperationTimeout.Duration,
 		ResultTTL:      cfg.Queue.ResultTTL.Duration,
 		ResumeMaxAge:   resumeMaxAge(cfg.Queue.ResumeMaxAge.Duration),
 	}, lanes(registry, terminals), queue.Deps{
-		Clock:    queue.RealClock{},
-		Store:    st,
-		Observer: queue.Observers{metrics, events, settler},
-		Logger:   log.With("component", "queue"),
+		Clock:     queue.RealClock{},
+		Store:     st,
+		Observer:  queue.Observers{metrics, events, checker, settler},
+		Logger:    log.With("component", "queue"),
+		Admission: checker,
 	})
 	if err != nil {
+		return err
+	}
+	checker.Attach(q)
+	schedLog := log.With("component", "schedule")
+	scheduler, err := schedule.New(specs, schedule.Deps{
+		Clock:     queue.RealClock{},
+		Submitter: firings{registry: registry, queue: q, terminals: terminals},
+		Journal:   st,
+		OnError: func(name string, slot time.Time, err error) {
+			schedLog.Error("a scheduled operation could not be submitted", "schedule", name, "slot", slot, "err", err)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := scheduler.Load(ctx); err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{
@@ -119,6 +162,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Metrics:    metrics,
 		Events:     events,
 		Logger:     log.With("component", "http"),
+		Risk:       checker,
+		Schedules:  scheduler,
 	})
 	if err != nil {
 		return err
@@ -139,6 +184,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if rec != (queue.Recovery{}) {
 		log.Info("recovered the journal", "resumed", rec.Resumed, "expired", rec.Expired,
 			"interrupted", rec.Interrupted, "cancelled", rec.Cancelled)
+	}
+	// A halt outlives a restart: the orders the journal gave back to a
+	// halted terminal are cancelled before anything runs.
+	halted, err := checker.Enforce(ctx)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("enforce the risk halts: %w", err)
+	}
+	for _, r := range halted {
+		log.Warn("terminal is halted by the kill switch, as it was left: new orders are refused until POST /api/v1/risk/resume",
+			"terminal", r.Terminal, "cancelled_queued_orders", len(r.Cancelled))
 	}
 	unsettled, err := unsettledOrders(ctx, st)
 	if err != nil {
@@ -162,6 +218,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	background.Go(func() { srv.Run(bgCtx) })
 	background.Go(func() { settler.Run(bgCtx, q, unsettled) })
+	background.Go(func() { scheduler.Run(bgCtx) })
 	if cfg.Store.KeepDays > 0 {
 		background.Go(func() { prune(bgCtx, st, cfg.Store.KeepDays, log) })
 	}
