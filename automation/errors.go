@@ -6,24 +6,11 @@ import (
 	"time"
 )
 
-// Error codes a driver may give a failure. The queue copies the code into the
-// operation's error_code; an error without one is "internal".
-const (
-	CodeNotConnected   = "not_connected"   // the terminal is not reachable or not logged in
-	CodeRejected       = "rejected"        // the broker (or the sim) said no
-	CodeTimeout        = "timeout"         // the action did not finish in time; nothing was sent
-	CodeOutcomeUnknown = "outcome_unknown" // an order may or may not have reached the broker
-	CodeUnsupported    = "unsupported"     // the driver cannot do this
-	CodeInterrupted    = "interrupted"     // brokerd stopped before or while the action ran
-	CodeRateLimited    = "rate_limited"    // held back for the venue's rate limits; nothing was sent
-	CodeInternal       = "internal"        // anything else
-)
-
 // Error is a driver failure with a machine-readable code and a message a
 // trader can read. Drivers return it (or wrap it) so that callers can tell a
 // rejected order from a lost connection.
 type Error struct {
-	Code    string
+	Code    Code
 	Message string
 	Err     error // the cause, if any
 	// VenueCode is the venue's own error code ("-2010" from Binance), ""
@@ -47,7 +34,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorCode gives the code; the queue looks for this method, not the type.
-func (e *Error) ErrorCode() string { return e.Code }
+func (e *Error) ErrorCode() string { return string(e.Code) }
 
 // Rejected is the error for an action the broker refused, with its reason.
 func Rejected(format string, args ...any) error {
@@ -70,7 +57,7 @@ var ErrUnsupported = &Error{Code: CodeUnsupported, Message: "operation not suppo
 
 // VenueError is the error for a venue's refusal, keeping its code and
 // message.
-func VenueError(code, venueCode, message string) error {
+func VenueError(code Code, venueCode, message string) error {
 	return &Error{Code: code, Message: message, VenueCode: venueCode}
 }
 
@@ -81,10 +68,10 @@ func RateLimited(retryAfter time.Duration, format string, args ...any) error {
 }
 
 // CodeOf returns the error code carried by err, or CodeInternal.
-func CodeOf(err error) string {
+func CodeOf(err error) Code {
 	var coded interface{ ErrorCode() string }
 	if errors.As(err, &coded) {
-		return coded.ErrorCode()
+		return Code(coded.ErrorCode())
 	}
 	return CodeInternal
 }

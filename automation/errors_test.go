@@ -12,7 +12,7 @@ func TestCodeOf(t *testing.T) {
 	tests := []struct {
 		name     string
 		err      error
-		wantCode string
+		wantCode Code
 		wantText string
 	}{
 		{"rejected", Rejected("可用资金不足: 需要 %d, 可用 %d", 1050, 900), CodeRejected, "可用资金不足: 需要 1050, 可用 900"},

@@ -73,6 +73,10 @@ type Order struct {
 	Market        string  `json:"交易市场"` // 上海A股 / 深圳A股 / 北京
 	ClientOrderID string  `json:"客户委托号,omitempty"`
 	Reason        string  `json:"备注,omitempty"` // why it was rejected or cancelled
+	// Extra holds the columns a real terminal showed that have no field
+	// here (股东代码, 申报编号, …) as a JSON object ("" for none, as from
+	// the sim); see extra.go. A string keeps Order comparable.
+	Extra string `json:"-"`
 }
 
 // Open reports whether the order can still fill or be cancelled.
@@ -117,6 +121,9 @@ type Position struct {
 	ProfitLoss  float64 `json:"浮动盈亏"`
 	ProfitRatio float64 `json:"盈亏比例(%)"`
 	Market      string  `json:"交易市场"`
+	// Extra holds a real terminal's columns that have no field here, as
+	// on Order.
+	Extra string `json:"-"`
 }
 
 // RepoRequest lends cash through a treasury reverse repo.

@@ -22,7 +22,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), dropped (this client read too slowly and lost events: refetch what it follows). A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
+                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), risk (a terminal was halted by the kill switch or resumed: terminal, halted, reason, cancelled_count), dropped (this client read too slowly and lost events: refetch what it follows). A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
                 "produces": [
                     "text/event-stream"
                 ],
@@ -533,7 +533,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "invalid_params naming every bad field, or unsupported by the terminal",
+                        "description": "invalid_params naming every bad field, unsupported by the terminal, or risk_limit (data is a RiskRefusal: rule, limit, value)",
                         "schema": {
                             "allOf": [
                                 {
@@ -557,7 +557,7 @@ const docTemplate = `{
                         }
                     },
                     "503": {
-                        "description": "queue full (Retry-After) or shutting down",
+                        "description": "queue_full or journal_unavailable (both with Retry-After), or shutting down",
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
@@ -656,6 +656,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
+                    },
+                    "503": {
+                        "description": "journal_unavailable (Retry-After): paused for now, but a restart will not remember it",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
                     }
                 }
             }
@@ -719,6 +725,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
+                    },
+                    "503": {
+                        "description": "journal_unavailable (Retry-After): the journal cannot be written",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
                     }
                 }
             }
@@ -759,6 +771,397 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    }
+                }
+            }
+        },
+        "/risk": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Each terminal's risk limits (from [risk] / [[risk]] in config.toml), how much of each today's orders use, today's positions built by buys, and whether the terminal is halted by the kill switch. The day counters come from the journal, so they are exact across restarts.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "risk"
+                ],
+                "summary": "Risk limits and usage",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/Envelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "$ref": "#/definitions/Risk"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "404": {
+                        "description": "risk limits are not configured in this brokerd",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    }
+                }
+            }
+        },
+        "/risk/halt": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Refuses every new order on a terminal (or every terminal without ?terminal=) with 422 risk_limit (rule halt), cancels its queued orders (error_code halted; a running one finishes), and journals the halt, so that it holds across restarts. Queries and cancels still pass. POST /risk/resume lifts it.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "risk"
+                ],
+                "summary": "Halt trading (kill switch)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the terminal; every terminal when absent",
+                        "name": "terminal",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "why, shown in health, stats and refusals",
+                        "name": "reason",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/Envelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "$ref": "#/definitions/HaltResult"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "422": {
+                        "description": "unknown terminal",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "500": {
+                        "description": "halted, but the journal or a cancel failed",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/ErrorEnvelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "$ref": "#/definitions/HaltResult"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    }
+                }
+            }
+        },
+        "/risk/resume": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Lets a halted terminal (or every terminal without ?terminal=) take orders again. The orders the halt cancelled stay cancelled.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "risk"
+                ],
+                "summary": "Lift the halt",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the terminal; every terminal when absent",
+                        "name": "terminal",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/Envelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "$ref": "#/definitions/HaltResult"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "422": {
+                        "description": "unknown terminal",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "500": {
+                        "description": "the journal could not record the resume: still halted",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/ErrorEnvelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "$ref": "#/definitions/HaltResult"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    }
+                }
+            }
+        },
+        "/schedules": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The [[schedules]] of config.toml with their next and last run. Each firing is an ordinary operation (validated and risk-checked) with the idempotency key schedule:NAME:SLOT, so a restart during a slot never runs it twice.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Scheduled operations",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/Envelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "type": "array",
+                                            "items": {
+                                                "$ref": "#/definitions/Schedule"
+                                            }
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    }
+                }
+            }
+        },
+        "/schedules/{name}/pause": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The schedule fires no more until resumed; the pause is journaled and holds across restarts.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Pause a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the schedule's name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/Envelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "$ref": "#/definitions/Schedule"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "404": {
+                        "description": "no such schedule",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    }
+                }
+            }
+        },
+        "/schedules/{name}/resume": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The schedule fires again from its next slot on (a slot passed while paused is not run).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "schedules"
+                ],
+                "summary": "Resume a schedule",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the schedule's name",
+                        "name": "name",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "allOf": [
+                                {
+                                    "$ref": "#/definitions/Envelope"
+                                },
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "$ref": "#/definitions/Schedule"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/ErrorEnvelope"
+                        }
+                    },
+                    "404": {
+                        "description": "no such schedule",
                         "schema": {
                             "$ref": "#/definitions/ErrorEnvelope"
                         }
@@ -905,7 +1308,7 @@ const docTemplate = `{
         },
         "/system/health": {
             "get": {
-                "description": "200 with data.status = healthy when every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
+                "description": "200 with data.status = healthy when the journal is usable, every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.",
                 "produces": [
                     "application/json"
                 ],
@@ -1228,6 +1631,35 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/FieldError"
                     }
+                },
+                "more": {
+                    "description": "More is how many bad fields are not listed (0: none left out).",
+                    "type": "integer",
+                    "example": 0
+                }
+            }
+        },
+        "HaltResult": {
+            "type": "object",
+            "properties": {
+                "cancelled": {
+                    "description": "the queued orders cancelled, by terminal",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "array",
+                        "items": {
+                            "type": "string"
+                        }
+                    }
+                },
+                "halted": {
+                    "type": "boolean"
+                },
+                "terminals": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
                 }
             }
         },
@@ -1264,6 +1696,13 @@ const docTemplate = `{
                     "description": "Automator and LoggedIn are EasyTHS's keys, for scripts that check\nthem: the default terminal's state (\"connected\" when ready) and\nwhether it can take operations.",
                     "type": "string",
                     "example": "connected"
+                },
+                "halted": {
+                    "description": "Halted maps each terminal halted by the kill switch to the halt's\nreason; a halt is deliberate, so it does not make brokerd unhealthy.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
                 },
                 "lanes": {
                     "description": "Lanes maps each terminal's lane to its state (idle, running, paused,\nstuck, blocked, stopped).",
@@ -1328,6 +1767,11 @@ const docTemplate = `{
                 "name": {
                     "type": "string",
                     "example": "buy"
+                },
+                "not_before": {
+                    "description": "NotBefore: a queued operation does not start before it (null: at\nonce).",
+                    "type": "string",
+                    "x-nullable": true
                 },
                 "operation_id": {
                     "type": "string",
@@ -1397,6 +1841,14 @@ const docTemplate = `{
                 "failed_count": {
                     "type": "integer"
                 },
+                "halt_reason": {
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "halted": {
+                    "description": "Halted: the kill switch refuses the terminal's new orders\n(POST /risk/resume lifts it); HaltReason says why.",
+                    "type": "boolean"
+                },
                 "paused": {
                     "type": "boolean"
                 },
@@ -1404,6 +1856,10 @@ const docTemplate = `{
                     "type": "integer"
                 },
                 "running_count": {
+                    "type": "integer"
+                },
+                "scheduled_count": {
+                    "description": "ScheduledCount counts the queued operations (within queued_count)\nwaiting for their not_before.",
                     "type": "integer"
                 },
                 "state": {
@@ -1528,6 +1984,11 @@ const docTemplate = `{
                 "name": {
                     "type": "string",
                     "example": "buy"
+                },
+                "not_before": {
+                    "description": "NotBefore: a queued operation does not start before it (null: at\nonce).",
+                    "type": "string",
+                    "x-nullable": true
                 },
                 "operation_id": {
                     "type": "string",
@@ -1700,6 +2161,165 @@ const docTemplate = `{
                 }
             }
         },
+        "Risk": {
+            "type": "object",
+            "properties": {
+                "terminals": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "$ref": "#/definitions/RiskTerminal"
+                    }
+                }
+            }
+        },
+        "RiskHalt": {
+            "type": "object",
+            "properties": {
+                "at": {
+                    "type": "string"
+                },
+                "reason": {
+                    "type": "string"
+                }
+            }
+        },
+        "RiskTerminal": {
+            "type": "object",
+            "properties": {
+                "day": {
+                    "description": "Day is the trading day (Asia/Shanghai) the counters are for.",
+                    "type": "string",
+                    "example": "2026-12-02"
+                },
+                "halt": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/RiskHalt"
+                        }
+                    ],
+                    "x-nullable": true
+                },
+                "halted": {
+                    "type": "boolean"
+                },
+                "limited": {
+                    "description": "Limited is false when no [risk] table applies to the terminal.",
+                    "type": "boolean"
+                },
+                "orders_today": {
+                    "type": "integer"
+                },
+                "positions": {
+                    "description": "Positions: today's buys (open, filled or of unknown outcome) less\nfilled sells, by code/symbol.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "rules": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/RiskUsage"
+                    }
+                }
+            }
+        },
+        "RiskUsage": {
+            "type": "object",
+            "properties": {
+                "limit": {
+                    "type": "string",
+                    "example": "500000"
+                },
+                "rule": {
+                    "type": "string",
+                    "example": "max_daily_buy_notional"
+                },
+                "used": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "10500"
+                }
+            }
+        },
+        "Schedule": {
+            "type": "object",
+            "properties": {
+                "cron": {
+                    "type": "string",
+                    "example": "55 14 * * 1-5"
+                },
+                "grace": {
+                    "type": "string",
+                    "example": "10m0s"
+                },
+                "last_run": {
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/ScheduleRun"
+                        }
+                    ],
+                    "x-nullable": true
+                },
+                "missed": {
+                    "type": "string",
+                    "enum": [
+                        "skip",
+                        "run"
+                    ]
+                },
+                "name": {
+                    "type": "string",
+                    "example": "daily-repo"
+                },
+                "next_run": {
+                    "description": "NextRun is null while paused.",
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "operation": {
+                    "type": "string",
+                    "example": "reverse_repo_buy"
+                },
+                "params": {
+                    "type": "object"
+                },
+                "paused": {
+                    "type": "boolean"
+                },
+                "terminal": {
+                    "type": "string",
+                    "example": "sim"
+                },
+                "time_zone": {
+                    "type": "string",
+                    "example": "Asia/Shanghai"
+                }
+            }
+        },
+        "ScheduleRun": {
+            "type": "object",
+            "properties": {
+                "duplicate": {
+                    "description": "Duplicate: the slot had fired before a restart; this is that\noperation, not a second one.",
+                    "type": "boolean"
+                },
+                "error": {
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "fired_at": {
+                    "type": "string"
+                },
+                "operation_id": {
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "slot": {
+                    "type": "string"
+                }
+            }
+        },
         "SubmitRequest": {
             "type": "object",
             "properties": {
@@ -1712,6 +2332,11 @@ const docTemplate = `{
                     "description": "ExpireAfter in seconds: cancelled (expired) if not started by then.",
                     "type": "number",
                     "example": 60
+                },
+                "not_before": {
+                    "description": "NotBefore holds the operation queued until then: an RFC 3339 time,\nor a number of seconds from now (at most 7 days ahead).",
+                    "type": "string",
+                    "example": "2026-12-02T14:55:00+08:00"
                 },
                 "params": {
                     "description": "Params are the operation's parameters (see its tag below).",
@@ -1753,12 +2378,17 @@ const docTemplate = `{
                     "type": "string",
                     "x-nullable": true
                 },
+                "not_before": {
+                    "description": "NotBefore: the operation does not start before it (null: at once).",
+                    "type": "string",
+                    "x-nullable": true
+                },
                 "operation_id": {
                     "type": "string",
                     "example": "0194d3c2-7a10-7c3e-9a5e-1f2d3c4b5a69"
                 },
                 "queue_position": {
-                    "description": "QueuePosition is the operation's place in its lane (0 runs next);\nnull when it is no longer queued (an idempotent replay).",
+                    "description": "QueuePosition is the operation's place in its lane (0 runs next);\nnull when it is no longer queued (an idempotent replay), or while it\nwaits for its not_before.",
                     "type": "integer",
                     "example": 0
                 },
@@ -1914,7 +2544,7 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "API key as \"Bearer \u003ckey\u003e\". Scopes: read (queries, status, results, history, stats, events), trade (submit, cancel), admin (pause, resume, reconnect, sim controls).",
+            "description": "API key as \"Bearer \u003ckey\u003e\". Scopes: read (status, results, history, stats, events, and submitting operations without side effects such as holding_query), trade (submitting orders and cancels, cancelling), admin (pause, resume, reconnect, sim controls).",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"

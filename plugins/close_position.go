@@ -38,7 +38,7 @@ func closePositionPlugin() *Plugin {
 		}
 		order, err := closer.ClosePosition(ctx, req)
 		if err != nil {
-			return Result{Data: unsettledOrder{ClientOrderID: req.ClientOrderID, Symbol: req.Symbol}}, err
+			return Result{Data: newUnsettledOrder(req.ClientOrderID, req.Symbol, err)}, err
 		}
 		return Result{Data: order, Message: orderMessage(order)}, nil
 	})

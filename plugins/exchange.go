@@ -148,9 +148,10 @@ func orderRef(p Params) automation.OrderRef {
 
 // symbolFits applies a symbol's known rules (SymbolRules) to an order's
 // price and quantity: on the tick, on the step, at least the minimum
-// quantity and notional. A symbol whose rules are not cached yet is left to
-// the venue.
-func symbolFits(t automation.Terminal, symbol string, price, quantity decimal.Decimal) []FieldError {
+// quantity and (unless it only reduces a position, which venues let go
+// under it) the minimum notional. A symbol whose rules are not cached yet
+// is left to the venue.
+func symbolFits(t automation.Terminal, symbol string, price, quantity decimal.Decimal, reduceOnly bool) []FieldError {
 	rules, ok := t.(automation.SymbolRules)
 	if !ok {
 		return nil
@@ -171,7 +172,7 @@ func symbolFits(t automation.Terminal, symbol string, price, quantity decimal.De
 	} else if info.MinQuantity.IsPositive() && quantity.LessThan(info.MinQuantity) {
 		errs = append(errs, fieldError("quantity", fmt.Sprintf("must be at least %s's minimum %s, got %s", symbol, info.MinQuantity, quantity)))
 	}
-	if len(errs) == 0 && !price.IsZero() && info.MinNotional.IsPositive() {
+	if len(errs) == 0 && !reduceOnly && !price.IsZero() && info.MinNotional.IsPositive() {
 		if notional := price.Mul(quantity); notional.LessThan(info.MinNotional) {
 			errs = append(errs, fieldError("quantity", fmt.Sprintf("makes a notional of %s (price × quantity), under %s's minimum of %s", notional, symbol, info.MinNotional)))
 		}

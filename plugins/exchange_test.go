@@ -143,6 +143,8 @@ func TestExchangeValidation(t *testing.T) {
 			errs: []bad{{"params.quantity", "notional of 65 (price × quantity), under BTCUSDT's minimum of 100"}}},
 		{name: "notional at the minimum", op: "place_order", t: spot, raw: `{"symbol":"BTCUSDT","side":"BUY","quantity":"0.002","price":"50000"}`,
 			want: `{"position_side":"BOTH","price":"50000","quantity":"0.002","reduce_only":false,"side":"BUY","symbol":"BTCUSDT","time_in_force":"GTC","type":"LIMIT"}`},
+		{name: "reduce-only goes under the minimum notional", op: "place_order", t: spot, raw: `{"symbol":"BTCUSDT","side":"SELL","quantity":"0.001","price":"65000","reduce_only":true}`,
+			want: `{"position_side":"BOTH","price":"65000","quantity":"0.001","reduce_only":true,"side":"SELL","symbol":"BTCUSDT","time_in_force":"GTC","type":"LIMIT"}`},
 		{name: "not trading", op: "place_order", t: spot, raw: `{"symbol":"HALTUSDT","side":"BUY","quantity":"1","price":"1"}`,
 			errs: []bad{{"params.symbol", "not trading"}}},
 		{name: "rules unknown: left to the venue", op: "place_order", t: unknown, raw: `{"symbol":"BTCUSDT","side":"BUY","quantity":"0.0001","price":"1.23456"}`,
@@ -266,6 +268,16 @@ func TestPlaceOrderExecute(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	if got, ok := res.Data.(unsettledOrder); !ok || got.ClientOrderID != "op-3" || got.Symbol != "BTCUSDT" {
+		t.Errorf("failure data %#v", res.Data)
+	}
+
+	// A venue's refusal keeps its code beside the data.
+	x.err = automation.VenueError(automation.CodeRejected, "-2010", "Duplicate order sent.")
+	res, err = testRegistry().ExecuteWith(context.Background(), x, automation.OpPlaceOrder, raw, ExecOptions{OperationID: "op-4"})
+	if automation.CodeOf(err) != automation.CodeRejected || err.Error() != "Duplicate order sent." {
+		t.Fatalf("err %v", err)
+	}
+	if got, ok := res.Data.(map[string]any); !ok || got["venue_code"] != "-2010" || got["client_order_id"] != "op-4" {
 		t.Errorf("failure data %#v", res.Data)
 	}
 }

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 
@@ -83,7 +84,7 @@ func checkPlaceOrder(p Params) []FieldError {
 // and minimums, and the futures-only offset.
 func placeOrderFits(p Params, t automation.Terminal) []FieldError {
 	symbol, quantity := p.str("symbol"), p.decimal("quantity")
-	errs := symbolFits(t, symbol, p.decimal("price"), quantity)
+	errs := symbolFits(t, symbol, p.decimal("price"), quantity, p.bool("reduce_only"))
 	futures := takesOffset(t)
 	switch {
 	case p.has("offset") && !futures:
@@ -132,14 +133,32 @@ func placeOrder(ctx context.Context, x automation.Exchange, c Call) (Result, err
 	if err != nil {
 		// The client order id goes into the journal with the failure, so
 		// that an unknown outcome can be settled by it later.
-		return Result{Data: unsettledOrder{ClientOrderID: req.ClientOrderID, Symbol: req.Symbol}}, err
+		return Result{Data: newUnsettledOrder(req.ClientOrderID, req.Symbol, err)}, err
 	}
 	return Result{Data: order, Message: orderMessage(order)}, nil
 }
 
 // unsettledOrder is the data of a place_order that failed: what identifies
-// the order at the venue if it was placed after all.
+// the order at the venue if it was placed after all, and the orders it may
+// have become when the driver found several (a venue without client order
+// ids: the gateway).
 type unsettledOrder struct {
-	ClientOrderID string `json:"client_order_id"`
-	Symbol        string `json:"symbol"`
+	ClientOrderID string                     `json:"client_order_id"`
+	Symbol        string                     `json:"symbol"`
+	Candidates    []automation.ExchangeOrder `json:"candidates,omitempty"`
+}
+
+// candidateLister is a driver's error that names the orders a lost answer
+// may have been.
+type candidateLister interface {
+	Candidates() []automation.ExchangeOrder
+}
+
+func newUnsettledOrder(clientOrderID, symbol string, err error) unsettledOrder {
+	u := unsettledOrder{ClientOrderID: clientOrderID, Symbol: symbol}
+	var cl candidateLister
+	if errors.As(err, &cl) {
+		u.Candidates = cl.Candidates()
+	}
+	return u
 }

@@ -201,7 +201,7 @@ func (p Params) given(name string) bool {
 
 // ErrUnknownOperation is returned (wrapped with the name) for an operation
 // no plugin implements.
-var ErrUnknownOperation = &automation.Error{Code: "unknown_operation", Message: "unknown operation"}
+var ErrUnknownOperation = &automation.Error{Code: automation.CodeUnknownOperation, Message: "unknown operation"}
 
 // ValidationError is the error for parameters that do not pass their
 // schema; it lists every bad field.
@@ -219,7 +219,7 @@ func (e *ValidationError) Error() string {
 }
 
 // ErrorCode makes the queue and the server report invalid_params.
-func (e *ValidationError) ErrorCode() string { return "invalid_params" }
+func (e *ValidationError) ErrorCode() string { return string(automation.CodeInvalidParams) }
 
 // Registry knows every plugin by name. It is read-only once built and safe
 // for concurrent use.
@@ -309,13 +309,16 @@ func (r *Registry) Validate(name string, raw json.RawMessage, t automation.Termi
 // the plugin exists, drives terminals of t's kind, and t's driver says yes.
 func (r *Registry) Supported(name string, t automation.Terminal) bool {
 	p, ok := r.plugins[name]
-	if !ok || t == nil {
+	return ok && p.Supports(t)
+}
+
+// Supports reports whether terminal t can carry p out: p drives terminals
+// of t's kind, and t's driver says yes.
+func (p *Plugin) Supports(t automation.Terminal) bool {
+	if t == nil || (p.Accepts != nil && !p.Accepts(t)) {
 		return false
 	}
-	if p.Accepts != nil && !p.Accepts(t) {
-		return false
-	}
-	return t.Supports(name)
+	return t.Supports(p.Name)
 }
 
 // ExecOptions carries what an execution may need beyond its params.
@@ -342,19 +345,44 @@ func (r *Registry) ExecuteWith(ctx context.Context, t automation.Terminal, name 
 	if !ok {
 		return Result{}, r.unknown(name)
 	}
-	if !r.Supported(name, t) {
+	if !p.Supports(t) {
 		return Result{}, unsupported(t, name)
 	}
 	params, errs := p.Validate(raw)
 	if len(errs) > 0 {
 		return Result{}, &ValidationError{Operation: name, Fields: errs}
 	}
+	return r.Run(ctx, t, p, params, opts)
+}
+
+// Run carries out plugin p on terminal t with params it validated (at
+// submit, by ValidateFor), without checking them again.
+func (r *Registry) Run(ctx context.Context, t automation.Terminal, p *Plugin, params Params, opts ExecOptions) (Result, error) {
 	// Nothing is sent once the caller has given up, and the error says so:
 	// a bare context error would read as "outcome unknown" for an order.
 	if ctx.Err() != nil {
 		return Result{}, notSent(context.Cause(ctx))
 	}
-	return p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID, OperationID: opts.OperationID})
+	res, err := p.Execute(ctx, Call{Terminal: t, Params: params, Now: r.now(), ClientOrderID: opts.ClientOrderID, OperationID: opts.OperationID})
+	return withVenueCode(res, err), err
+}
+
+// withVenueCode keeps a venue's own error code ("-2010") in the data of a
+// failed operation, as data.venue_code, beside what the plugin put there.
+func withVenueCode(res Result, err error) Result {
+	var coded *automation.Error
+	if err == nil || !errors.As(err, &coded) || coded.VenueCode == "" {
+		return res
+	}
+	data := map[string]any{}
+	if res.Data != nil {
+		if b, merr := json.Marshal(res.Data); merr == nil {
+			_ = json.Unmarshal(b, &data) // an object, or left empty
+		}
+	}
+	data["venue_code"] = coded.VenueCode
+	res.Data = data
+	return res
 }
 
 func (r *Registry) now() time.Time {

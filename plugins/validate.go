@@ -151,8 +151,9 @@ func (p *Plugin) unknownFields(fields map[string]json.RawMessage) []FieldError {
 		accepts = p.Name + " accepts " + strings.Join(p.paramNames(), ", ")
 	}
 	errs := make([]FieldError, 0, len(unknown))
+	reason := "unknown parameter; " + accepts // one string shared by every error
 	for _, k := range unknown {
-		errs = append(errs, FieldError{Field: "params." + clip(k), Reason: "unknown parameter; " + accepts})
+		errs = append(errs, FieldError{Field: "params." + clip(k), Reason: reason})
 	}
 	return errs
 }

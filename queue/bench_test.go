@@ -133,6 +133,7 @@ type discardStore struct{}
 func (discardStore) Append(context.Context, Operation) error              { return nil }
 func (discardStore) MarkRunning(context.Context, string, time.Time) error { return nil }
 func (discardStore) Finish(context.Context, Operation) error              { return nil }
+func (discardStore) Amend(context.Context, string, []byte, string) error  { return nil }
 func (discardStore) Get(context.Context, string) (Operation, error)       { return Operation{}, ErrNotFound }
 func (discardStore) MaxSeq(context.Context) (uint64, error)               { return 0, nil }
 func (discardStore) Unfinished(context.Context) ([]Operation, error)      { return nil, nil }

@@ -17,6 +17,12 @@ var (
 	// ErrKeyConflict: the idempotency key was used with another payload.
 	ErrKeyConflict = errors.New("idempotency key already used with a different payload")
 	ErrClosed      = errors.New("queue is shutting down")
+	// ErrNotFinished: an amendment names an operation that has not ended.
+	ErrNotFinished = errors.New("operation has not finished")
+	// ErrJournal: the journal (the Store) failed a write or a look-up the
+	// answer depends on (disk full, read-only, corrupt): nothing was
+	// acknowledged. It wraps the store's error; retry once it is fixed.
+	ErrJournal = errors.New("the journal cannot be used")
 )
 
 // Executor carries out an operation on a lane's terminal. It is called by
@@ -38,6 +44,10 @@ type Store interface {
 	// Finish records an operation's final state (success, failed or
 	// cancelled) with its result and error.
 	Finish(ctx context.Context, op Operation) error
+	// Amend replaces a finished operation's result and message, keeping
+	// its status: what a later look at the venue found (a settled unknown
+	// outcome). ErrNotFound or ErrNotFinished otherwise.
+	Amend(ctx context.Context, id string, result []byte, message string) error
 	// Get returns a recorded operation, or ErrNotFound.
 	Get(ctx context.Context, id string) (Operation, error)
 	// FindByKey returns the newest operation recorded on terminal with the

@@ -14,6 +14,10 @@ type lane struct {
 	name string
 	exec Executor
 	heap opHeap
+	// waiting holds the queued entries whose NotBefore is ahead: they are
+	// not in the run order, so they neither run early nor hold up the
+	// others; each one's start timer moves it into heap.
+	waiting map[*entry]struct{}
 	// reserved counts submits whose journal write is under way: they
 	// count towards MaxSize so that concurrent submits cannot overfill it.
 	reserved int
@@ -397,8 +401,8 @@ func (q *Queue) setPaused(ctx context.Context, terminal string, paused bool) err
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("the lane is %s now, but the journal could not record it, so a restart will not remember it: %w",
-			map[bool]string{true: "paused", false: "resumed"}[paused], err)
+		return fmt.Errorf("the lane is %s now, but the journal could not record it, so a restart will not remember it: %w: %w",
+			map[bool]string{true: "paused", false: "resumed"}[paused], ErrJournal, err)
 	}
 	return nil
 }
@@ -411,7 +415,8 @@ func (q *Queue) Stats() Stats {
 	for _, name := range q.laneOrder {
 		l := q.lanes[name]
 		ls := LaneStats{Counts: l.counts, Terminal: name, Paused: l.paused, State: l.currentState(), StuckOn: l.stuckOn, Blocked: l.blocked}
-		ls.Queued = l.heap.Len() + l.reserved
+		ls.Queued = l.heap.Len() + len(l.waiting) + l.reserved
+		ls.Scheduled = len(l.waiting)
 		if l.current != nil && l.stuckOn == "" {
 			ls.Running = 1
 			ls.Current = l.current.op.ID

@@ -119,3 +119,18 @@ func (s *MemStore) PausedLanes(context.Context) ([]string, error) {
 	slices.Sort(names)
 	return names, nil
 }
+
+func (s *MemStore) Amend(_ context.Context, id string, result []byte, message string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op, ok := s.ops[id]
+	if !ok {
+		return ErrNotFound
+	}
+	if !op.Status.Final() {
+		return ErrNotFinished
+	}
+	op.Result, op.Message = result, message
+	s.ops[id] = op
+	return nil
+}

@@ -8,6 +8,8 @@ package queue
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Status is where an operation is in its lifecycle:
@@ -30,14 +32,15 @@ func (s Status) Final() bool {
 	return s == StatusSuccess || s == StatusFailed || s == StatusCancelled
 }
 
-// Error codes the queue itself gives an operation.
+// Error codes the queue itself gives an operation (defined with the others
+// in automation).
 const (
-	CodeTimeout        = "timeout"         // the executor did not return before the deadline
-	CodeOutcomeUnknown = "outcome_unknown" // …and it may have had a side effect
-	CodeInterrupted    = "interrupted"     // found running after a crash; never re-executed
-	CodeExpired        = "expired"         // not started before expire_after
-	CodeCancelled      = "cancelled"       // cancelled by a client
-	CodeInternal       = "internal"        // a panic or an error without a code
+	CodeTimeout        = string(automation.CodeTimeout)        // the executor did not return before the deadline
+	CodeOutcomeUnknown = string(automation.CodeOutcomeUnknown) // …and it may have had a side effect
+	CodeInterrupted    = string(automation.CodeInterrupted)    // found running after a crash; never re-executed
+	CodeExpired        = string(automation.CodeExpired)        // not started before expire_after
+	CodeCancelled      = string(automation.CodeCancelled)      // cancelled by a client
+	CodeInternal       = string(automation.CodeInternal)       // a panic or an error without a code
 )
 
 // Priority bounds: higher runs first.
@@ -71,6 +74,9 @@ type Operation struct {
 	Timeout time.Duration `json:"timeout"`
 	// ExpireAt, if set, is when a still-queued operation is cancelled.
 	ExpireAt time.Time `json:"expire_at"`
+	// NotBefore, if set, is when a queued operation may start at the
+	// earliest: until then it waits beside its lane, not in the run order.
+	NotBefore time.Time `json:"not_before"`
 	// SideEffect marks an operation that changes the account (an order):
 	// one that times out ends outcome_unknown rather than timeout.
 	SideEffect bool `json:"side_effect"`
@@ -82,6 +88,13 @@ type Operation struct {
 
 	// Seq orders submissions: FIFO within a priority, across restarts.
 	Seq uint64 `json:"seq"`
+
+	// Prepared is what the submitter validated Params into, handed to the
+	// executor as it was, so that a submit is validated once. It is not
+	// journaled: an operation recovered after a restart has none, and its
+	// executor reads Params again. The queue drops it once the operation
+	// has finished.
+	Prepared any `json:"-"`
 }
 
 // Result is what an executor returns for an operation that ran.
@@ -100,9 +113,14 @@ type Request struct {
 	Timeout time.Duration
 	// ExpireAfter, if positive, cancels the operation (expired) when it
 	// has not started by then.
-	ExpireAfter    time.Duration
+	ExpireAfter time.Duration
+	// NotBefore, if set and in the future, holds the operation until then.
+	NotBefore      time.Time
 	SideEffect     bool
 	IdempotencyKey string
+	// Prepared, if set, is Params as the submitter validated them; the
+	// executor gets it in Operation.Prepared (see there).
+	Prepared any
 }
 
 // Submitted answers a Submit.
@@ -161,6 +179,9 @@ type LaneStats struct {
 	StuckOn string `json:"stuck_on"`
 	// Blocked explains a lane the journal's failure paused.
 	Blocked string `json:"blocked"`
+	// Scheduled counts the queued operations (within Queued) whose
+	// not_before is still ahead.
+	Scheduled int `json:"scheduled_count"`
 }
 
 // Stats describes the whole queue.

@@ -67,6 +67,10 @@ type Deps struct {
 	Store    Store
 	Observer Observer     // nil: nobody is told
 	Logger   *slog.Logger // nil: discard
+	// Admission, when set, may refuse a new operation (the risk limits)
+	// after an idempotent replay has been ruled out and before the
+	// journal write.
+	Admission Admission
 }
 
 // Queue is the set of lanes with the operations they hold.
@@ -76,6 +80,7 @@ type Queue struct {
 	store Store
 	obs   Observer
 	log   *slog.Logger
+	admit Admission
 
 	// runCtx is the parent of every execution; Shutdown cancels it when
 	// the running operations do not finish in time.
@@ -115,6 +120,10 @@ type entry struct {
 	// evicted: only memory knows how it ended.
 	unjournaled bool
 	expiry      Timer
+	// waiting: queued with a NotBefore still ahead, beside the lane's
+	// heap (in lane.waiting) until start fires.
+	waiting bool
+	start   Timer
 }
 
 type keyRef struct{ terminal, key string }
@@ -137,6 +146,7 @@ func New(cfg Config, lanes []Lane, deps Deps) (*Queue, error) {
 		store:   deps.Store,
 		obs:     deps.Observer,
 		log:     deps.Logger,
+		admit:   deps.Admission,
 		closing: make(chan struct{}),
 		lanes:   make(map[string]*lane, len(lanes)),
 		ops:     make(map[string]*entry),
@@ -156,7 +166,7 @@ func New(cfg Config, lanes []Lane, deps Deps) (*Queue, error) {
 		if _, dup := q.lanes[l.Terminal]; dup {
 			return nil, fmt.Errorf("queue: terminal %q is listed twice", l.Terminal)
 		}
-		q.lanes[l.Terminal] = &lane{name: l.Terminal, exec: l.Execute, wake: make(chan struct{}, 1), terminal: make(chan struct{}, 1), state: LaneIdle}
+		q.lanes[l.Terminal] = &lane{name: l.Terminal, exec: l.Execute, waiting: make(map[*entry]struct{}), wake: make(chan struct{}, 1), terminal: make(chan struct{}, 1), state: LaneIdle}
 		q.laneOrder = append(q.laneOrder, l.Terminal)
 	}
 	return q, nil
@@ -215,7 +225,7 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 			return q.Submit(ctx, req)
 		}
 	}
-	if l.heap.Len()+l.reserved >= q.cfg.MaxSize {
+	if l.heap.Len()+len(l.waiting)+l.reserved >= q.cfg.MaxSize {
 		q.mu.Unlock()
 		return Submitted{}, ErrQueueFull
 	}
@@ -239,10 +249,21 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 			IdempotencyKey: req.IdempotencyKey,
 			PayloadHash:    hash,
 			Seq:            q.seq,
+			Prepared:       req.Prepared,
 		},
 	}
 	if req.ExpireAfter > 0 {
 		e.op.ExpireAt = now.Add(req.ExpireAfter)
+	}
+	if req.NotBefore.After(now) {
+		e.op.NotBefore = req.NotBefore
+	}
+	var undoAdmit func()
+	if q.admit != nil {
+		if undoAdmit, err = q.admit.Admit(e.op); err != nil {
+			q.mu.Unlock()
+			return Submitted{}, err
+		}
 	}
 	l.reserved++
 	e.mark = l.heap.mark()
@@ -255,19 +276,29 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 	err = q.store.Append(ctx, e.op)
 
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	l.reserved--
 	if err != nil {
+		if undoAdmit != nil {
+			undoAdmit()
+		}
 		if req.IdempotencyKey != "" {
 			delete(q.keys, ref)
 		}
 		e.ackErr = err
 		close(e.acked)
-		return Submitted{}, fmt.Errorf("journal the operation: %w", err)
+		q.mu.Unlock()
+		return Submitted{}, fmt.Errorf("journal the operation: %w: %w", ErrJournal, err)
+	}
+	if q.admit != nil {
+		if err := q.admit.Revoked(e.op); err != nil {
+			return q.revoke(e, err)
+		}
 	}
 	pos := q.enqueue(e)
 	close(e.acked)
-	return Submitted{Operation: e.op, Position: pos}, nil
+	op := e.op
+	q.mu.Unlock()
+	return Submitted{Operation: op, Position: pos}, nil
 }
 
 // enqueue puts a durable entry in its lane and returns its place there.
@@ -275,7 +306,10 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 func (q *Queue) enqueue(e *entry) int {
 	l := e.lane
 	q.ops[e.op.ID] = e
-	pos := l.heap.push(e, e.mark)
+	pos := -1
+	if !q.holdBack(e) {
+		pos = l.heap.push(e, e.mark)
+	}
 	if !e.op.ExpireAt.IsZero() {
 		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
 	}
@@ -313,7 +347,10 @@ func (q *Queue) replay(ctx context.Context, l *lane, key, hash string) (s Submit
 		return Submitted{}, false, nil
 	}
 	if err != nil {
-		return Submitted{}, true, fmt.Errorf("look up idempotency key: %w", err)
+		if ctx.Err() != nil {
+			return Submitted{}, true, fmt.Errorf("look up idempotency key: %w", err)
+		}
+		return Submitted{}, true, fmt.Errorf("look up idempotency key: %w: %w", ErrJournal, err)
 	}
 	return duplicate(op, -1, hash)
 }
@@ -414,7 +451,7 @@ func (q *Queue) Cancel(ctx context.Context, id string) (Operation, error) {
 		}
 		return op, ErrNotCancellable
 	}
-	if e.op.Status != StatusQueued || e.settling || !e.lane.heap.remove(e) {
+	if e.op.Status != StatusQueued || e.settling || !q.unqueue(e) {
 		op := e.op
 		q.mu.Unlock()
 		return op, ErrNotCancellable
@@ -426,7 +463,7 @@ func (q *Queue) Cancel(ctx context.Context, id string) (Operation, error) {
 		// Not journaled: after a restart it would run. Put it back.
 		q.mu.Lock()
 		e.settling = false
-		if !q.closed {
+		if !q.closed && !q.holdBack(e) {
 			e.lane.heap.push(e, e.lane.heap.mark())
 			e.lane.signal()
 		}
@@ -441,7 +478,7 @@ func (q *Queue) Cancel(ctx context.Context, id string) (Operation, error) {
 // expire cancels e if it is still queued when its expire_after passes.
 func (q *Queue) expire(e *entry) {
 	q.mu.Lock()
-	if q.closed || e.op.Status != StatusQueued || e.settling || !e.lane.heap.remove(e) {
+	if q.closed || e.op.Status != StatusQueued || e.settling || !q.unqueue(e) {
 		q.mu.Unlock()
 		return
 	}
@@ -464,6 +501,7 @@ func (q *Queue) beginSettle(e *entry, status Status, code, msg string, res Resul
 	final.Result = res.Data
 	final.Message = res.Message
 	final.FinishedAt = q.clock.Now()
+	final.Prepared = nil // the executor is done with it
 	return final
 }
 
@@ -573,6 +611,12 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 				if e.expiry != nil {
 					e.expiry.Stop()
 				}
+			}
+			for e := range l.waiting {
+				if e.expiry != nil {
+					e.expiry.Stop()
+				}
+				e.start.Stop()
 			}
 		}
 	}

@@ -463,8 +463,8 @@ func TestJournalFailures(t *testing.T) {
 		fs := &failingStore{Store: NewMemStore(), failAppend: true}
 		h := newHarnessWithStore(t, Config{}, fs)
 		h.q.Start()
-		if _, err := h.q.Submit(context.Background(), Request{Name: "buy", IdempotencyKey: "k"}); !errors.Is(err, errDisk) {
-			t.Fatalf("err = %v", err)
+		if _, err := h.q.Submit(context.Background(), Request{Name: "buy", IdempotencyKey: "k"}); !errors.Is(err, errDisk) || !errors.Is(err, ErrJournal) {
+			t.Fatalf("err = %v, want the store's error as ErrJournal", err)
 		}
 		if st := h.q.Stats(); st.Queued != 0 {
 			t.Errorf("queued %d", st.Queued)

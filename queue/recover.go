@@ -62,7 +62,7 @@ func (q *Queue) Recover(ctx context.Context) (Recovery, error) {
 			q.log.Warn("queued operation for a terminal no longer configured: cancelled", "operation_id", op.ID, "terminal", op.Terminal)
 			rec.Cancelled++
 		case !op.ExpireAt.IsZero() && !now.Before(op.ExpireAt),
-			now.Sub(op.SubmittedAt) > q.cfg.ResumeMaxAge:
+			now.Sub(dueSince(op)) > q.cfg.ResumeMaxAge:
 			final = settled(op, StatusCancelled, CodeExpired,
 				"expired: still queued at restart and older than resume_max_age or its expire_after", now)
 			q.log.Warn("queued operation expired at restart", "operation_id", op.ID, "name", op.Name,

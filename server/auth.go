@@ -18,7 +18,8 @@ const (
 	// ScopeRead: operation list, status, results, history, stats, events,
 	// system status and info (and /metrics when it is behind a key).
 	ScopeRead Scope = "read"
-	// ScopeTrade: submit and cancel operations.
+	// ScopeTrade: submit and cancel operations. An operation without side
+	// effects (a query: plugin.SideEffect false) needs only ScopeRead.
 	ScopeTrade Scope = "trade"
 	// ScopeAdmin: pause and resume lanes, reconnect terminals, sim controls.
 	ScopeAdmin Scope = "admin"
@@ -111,9 +112,10 @@ func bearer(header string) (string, error) {
 // for the access log.
 const keyNameKey = "brokerd.key_name"
 
-// require lets through requests whose key has scope (any key when no keys
-// are configured).
-func (s *Server) require(scope Scope) gin.HandlerFunc {
+// require lets through requests whose key has scope, or one of the others
+// (any key when no keys are configured).
+func (s *Server) require(scope Scope, others ...Scope) gin.HandlerFunc {
+	accepted := append([]Scope{scope}, others...)
 	return func(c *gin.Context) {
 		if s.keys.open() {
 			c.Next()
@@ -132,10 +134,26 @@ func (s *Server) require(scope Scope) gin.HandlerFunc {
 			return
 		}
 		c.Set(keyNameKey, k.name)
-		if !slices.Contains(k.scopes, scope) {
+		if !slices.ContainsFunc(accepted, func(sc Scope) bool { return slices.Contains(k.scopes, sc) }) {
 			s.fail(c, codeForbidden, fmt.Sprintf("API key %q lacks the %q scope this endpoint needs", k.name, scope), nil)
 			return
 		}
 		c.Next()
+	}
+}
+
+// requireForSubmit is the scope check of POST /operations/{name}: an
+// operation with side effects (an order, a cancel) needs ScopeTrade; one
+// without (holding_query, funds_query, …) only reads the account, and
+// needs ScopeRead (or ScopeTrade: a key that may trade may look). An
+// unknown name needs ScopeTrade.
+func (s *Server) requireForSubmit() gin.HandlerFunc {
+	read, trade := s.require(ScopeRead, ScopeTrade), s.require(ScopeTrade)
+	return func(c *gin.Context) {
+		if p, ok := s.ops.Lookup(c.Param("name")); ok && !p.SideEffect {
+			read(c)
+			return
+		}
+		trade(c)
 	}
 }

@@ -19,7 +19,7 @@ type corsPolicy struct {
 func newCORSPolicy(origins []string) (*corsPolicy, error) {
 	p := &corsPolicy{}
 	for _, o := range origins {
-		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		o = NormalizeOrigin(o)
 		if o == "*" {
 			p.any = true
 			continue
@@ -28,9 +28,23 @@ func newCORSPolicy(origins []string) (*corsPolicy, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
 			return nil, fmt.Errorf("server: CORS origin %q must look like https://host[:port]", o)
 		}
-		p.origins = append(p.origins, strings.ToLower(o))
+		p.origins = append(p.origins, o)
 	}
 	return p, nil
+}
+
+// NormalizeOrigin is a configured CORS origin as the policy reads it:
+// without surrounding spaces or trailing slashes, in lower case. Whoever
+// judges the configured origins (cmd refuses "*" without a key) must judge
+// this form, or " *" and "*/" pass the check and still allow every page.
+func NormalizeOrigin(o string) string {
+	return strings.ToLower(strings.TrimRight(strings.TrimSpace(o), "/"))
+}
+
+// AllowsAnyOrigin reports whether the configured origins let every web page
+// call the API, however "*" is spelled.
+func AllowsAnyOrigin(origins []string) bool {
+	return slices.ContainsFunc(origins, func(o string) bool { return NormalizeOrigin(o) == "*" })
 }
 
 func (p *corsPolicy) allows(origin string) bool {

@@ -34,6 +34,9 @@ type SubmitRequest struct {
 	ExpireAfter float64 `json:"expire_after" example:"60"`
 	// ClientID is an idempotency key, like the Idempotency-Key header.
 	ClientID string `json:"client_id" example:"order-20260102-0001"`
+	// NotBefore holds the operation queued until then: an RFC 3339 time,
+	// or a number of seconds from now (at most 7 days ahead).
+	NotBefore string `json:"not_before" example:"2026-12-02T14:55:00+08:00"`
 } //@name SubmitRequest
 
 // submitBody is a decoded SubmitRequest.
@@ -44,6 +47,9 @@ type submitBody struct {
 	timeout     time.Duration
 	expireAfter time.Duration
 	clientID    string
+	// not_before: a time, or seconds after the submit (decodeNotBefore).
+	notBefore   time.Time
+	notBeforeIn time.Duration
 }
 
 // Limits of the submit fields.
@@ -54,7 +60,7 @@ const (
 
 var (
 	errMalformed = errors.New("the body is not JSON")
-	submitFields = []string{"params", "priority", "terminal", "timeout", "expire_after", "client_id"}
+	submitFields = []string{"params", "priority", "terminal", "timeout", "expire_after", "client_id", "not_before"}
 )
 
 // decodeSubmit reads a submit body. The body must be JSON (else
@@ -63,11 +69,18 @@ var (
 func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 	out := submitBody{params: json.RawMessage("{}")}
 	fields, errs, err := decodeObject(body)
-	if err != nil || errs != nil {
+	if err != nil || fields == nil {
 		return out, errs, err
+	}
+	twice := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		twice[e.Field] = true
 	}
 	bad := func(field, reason string) { errs = append(errs, fieldError{Field: field, Reason: reason}) }
 	for name, raw := range fields {
+		if twice[name] {
+			continue // given twice: already named
+		}
 		if isNull(raw) {
 			continue // null is the default, as if absent
 		}
@@ -117,6 +130,13 @@ func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 				continue
 			}
 			out.clientID = s
+		case "not_before":
+			at, in, reason := decodeNotBefore(raw)
+			if reason != "" {
+				bad("not_before", reason)
+				continue
+			}
+			out.notBefore, out.notBeforeIn = at, in
 		default:
 			bad(truncate(name, 64), "unknown field: a submit takes "+strings.Join(submitFields, ", "))
 		}
@@ -127,7 +147,8 @@ func decodeSubmit(body []byte) (submitBody, []fieldError, error) {
 
 // decodeObject reads a body that must be a JSON object: empty is {}; not
 // JSON at all is errMalformed (400); JSON but not an object is a field
-// error (422).
+// error (422) and no fields. A key given twice is a field error too (422),
+// returned with the fields.
 func decodeObject(body []byte) (map[string]json.RawMessage, []fieldError, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -140,7 +161,7 @@ func decodeObject(body []byte) (map[string]json.RawMessage, []fieldError, error)
 	if body[0] != '{' || json.Unmarshal(body, &fields) != nil {
 		return nil, []fieldError{{Field: "body", Reason: `must be a JSON object such as {"params": {...}}`}}, nil
 	}
-	return fields, nil, nil
+	return fields, duplicateErrors(duplicateKeys(body)), nil
 }
 
 // sortFieldErrors orders errors by field, so that answers do not depend on
@@ -149,11 +170,16 @@ func sortFieldErrors(errs []fieldError) {
 	slices.SortStableFunc(errs, func(a, b fieldError) int { return strings.Compare(a.Field, b.Field) })
 }
 
-// checkKey says what is wrong with an idempotency key, "" if nothing.
+// checkKey says what is wrong with an idempotency key, "" if nothing. The
+// same rule holds for the Idempotency-Key header and client_id: white space
+// around a key is refused, never trimmed, so that " ws-1" can neither be
+// a second order beside "ws-1" nor silently become it.
 func checkKey(k string) string {
 	switch {
 	case strings.TrimSpace(k) == "":
 		return "must not be empty"
+	case strings.TrimSpace(k) != k:
+		return "must not begin or end with white space (send the key exactly as you will send it again)"
 	case len(k) > maxKeyBytes:
 		return fmt.Sprintf("must be at most %d bytes", maxKeyBytes)
 	case !utf8.ValidString(k):

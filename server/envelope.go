@@ -1,11 +1,15 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Envelope is the shape of every JSON answer. Every key is always present:
@@ -27,43 +31,56 @@ type ErrorEnvelope struct {
 	Timestamp string `json:"timestamp" example:"2026-01-02T10:30:00.123456+08:00"`
 } //@name ErrorEnvelope
 
-// Error codes of the API; each has one HTTP status (codeStatus).
+// Error codes of the API (all defined in automation); each has one HTTP
+// status (codeStatus).
 const (
-	codeInvalidParams    = "invalid_params"
-	codeNotFound         = "not_found"
-	codeUnknownOperation = "unknown_operation"
-	codeUnsupported      = "unsupported"
-	codeConflict         = "conflict"
-	codeQueueFull        = "queue_full"
-	codeUnavailable      = "unavailable"
-	codeUnauthorized     = "unauthorized"
-	codeForbidden        = "forbidden"
-	codeRateLimited      = "rate_limited"
-	codeTimeout          = "timeout"
-	codeBadRequest       = "bad_request"
-	codeTooLarge         = "too_large"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeNotConnected     = "not_connected"
-	codeInternal         = "internal"
+	codeInvalidParams      = string(automation.CodeInvalidParams)
+	codeNotFound           = string(automation.CodeNotFound)
+	codeUnknownOperation   = string(automation.CodeUnknownOperation)
+	codeUnsupported        = string(automation.CodeUnsupported)
+	codeConflict           = string(automation.CodeConflict)
+	codeQueueFull          = string(automation.CodeQueueFull)
+	codeUnavailable        = string(automation.CodeUnavailable)
+	codeJournalUnavailable = string(automation.CodeJournalUnavailable)
+	codeUnauthorized       = string(automation.CodeUnauthorized)
+	codeForbidden          = string(automation.CodeForbidden)
+	codeRateLimited        = string(automation.CodeRateLimited)
+	codeTimeout            = string(automation.CodeTimeout)
+	codeBadRequest         = string(automation.CodeBadRequest)
+	codeTooLarge           = string(automation.CodeTooLarge)
+	codeMethodNotAllowed   = string(automation.CodeMethodNotAllowed)
+	codeNotConnected       = string(automation.CodeNotConnected)
+	codeInternal           = string(automation.CodeInternal)
 )
 
+// codeStatus is the HTTP status of an answer refused with each code. The
+// operation failure codes that never refuse a request themselves (an
+// operation that failed is answered 200 with its error_code) are listed
+// too, for the day one does.
 var codeStatus = map[string]int{
-	codeInvalidParams:    http.StatusUnprocessableEntity,
-	codeNotFound:         http.StatusNotFound,
-	codeUnknownOperation: http.StatusNotFound,
-	codeUnsupported:      http.StatusUnprocessableEntity,
-	codeConflict:         http.StatusConflict,
-	codeQueueFull:        http.StatusServiceUnavailable,
-	codeUnavailable:      http.StatusServiceUnavailable,
-	codeUnauthorized:     http.StatusUnauthorized,
-	codeForbidden:        http.StatusForbidden,
-	codeRateLimited:      http.StatusTooManyRequests,
-	codeTimeout:          http.StatusRequestTimeout,
-	codeBadRequest:       http.StatusBadRequest,
-	codeTooLarge:         http.StatusRequestEntityTooLarge,
-	codeMethodNotAllowed: http.StatusMethodNotAllowed,
-	codeNotConnected:     http.StatusBadGateway,
-	codeInternal:         http.StatusInternalServerError,
+	codeInvalidParams:      http.StatusUnprocessableEntity,
+	codeNotFound:           http.StatusNotFound,
+	codeUnknownOperation:   http.StatusNotFound,
+	codeUnsupported:        http.StatusUnprocessableEntity,
+	codeConflict:           http.StatusConflict,
+	codeQueueFull:          http.StatusServiceUnavailable,
+	codeUnavailable:        http.StatusServiceUnavailable,
+	codeJournalUnavailable: http.StatusServiceUnavailable,
+	codeUnauthorized:       http.StatusUnauthorized,
+	codeForbidden:          http.StatusForbidden,
+	codeRateLimited:        http.StatusTooManyRequests,
+	codeTimeout:            http.StatusRequestTimeout,
+	codeBadRequest:         http.StatusBadRequest,
+	codeTooLarge:           http.StatusRequestEntityTooLarge,
+	codeMethodNotAllowed:   http.StatusMethodNotAllowed,
+	codeNotConnected:       http.StatusBadGateway,
+	codeInternal:           http.StatusInternalServerError,
+
+	string(automation.CodeRejected):       http.StatusUnprocessableEntity,
+	string(automation.CodeOutcomeUnknown): http.StatusBadGateway,
+	string(automation.CodeInterrupted):    http.StatusServiceUnavailable,
+	string(automation.CodeExpired):        http.StatusGone,
+	string(automation.CodeCancelled):      http.StatusConflict,
 }
 
 // timeFormat is RFC 3339 with microseconds and a numeric offset (never
@@ -116,9 +133,12 @@ func (s *Server) reply(c *gin.Context, status int, env Envelope) {
 	c.JSON(status, env)
 }
 
-// fieldErrors is the data of an invalid_params answer: every bad field.
+// fieldErrors is the data of an invalid_params answer: every bad field, or
+// the first maxReportedFields of them and how many more there were.
 type fieldErrors struct {
 	Errors []fieldError `json:"errors"`
+	// More is how many bad fields are not listed (0: none left out).
+	More int `json:"more,omitempty" example:"0"`
 } //@name FieldErrors
 
 type fieldError struct {
@@ -126,14 +146,31 @@ type fieldError struct {
 	Reason string `json:"reason" example:"must be a multiple of 100"`
 } //@name FieldError
 
-// invalid answers 422 invalid_params naming every bad field.
+// maxReportedFields bounds an invalid_params answer: a body of 60,000
+// unknown keys must not buy a 10 MB answer (nor the time to build it), and
+// nobody reads past the first screenful anyway.
+const maxReportedFields = 50
+
+// invalid answers 422 invalid_params naming every bad field, up to
+// maxReportedFields of them and then how many more.
 func (s *Server) invalid(c *gin.Context, errs []fieldError) {
-	msg := "invalid request: "
+	more := 0
+	if len(errs) > maxReportedFields {
+		more = len(errs) - maxReportedFields
+		errs = errs[:maxReportedFields]
+	}
+	var msg strings.Builder
+	msg.WriteString("invalid request: ")
 	for i, e := range errs {
 		if i > 0 {
-			msg += "; "
+			msg.WriteString("; ")
 		}
-		msg += e.Field + ": " + e.Reason
+		msg.WriteString(e.Field)
+		msg.WriteString(": ")
+		msg.WriteString(e.Reason)
 	}
-	s.fail(c, codeInvalidParams, msg, fieldErrors{Errors: errs})
+	if more > 0 {
+		fmt.Fprintf(&msg, "; and %d more", more)
+	}
+	s.fail(c, codeInvalidParams, msg.String(), fieldErrors{Errors: errs, More: more})
 }

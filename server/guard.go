@@ -49,3 +49,45 @@ func loopbackHost(hostport string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// rebindGuard holds the routes that need no key to the hosts brokerd is
+// known by, also when a key is set (without one, browserGuard already holds
+// every route to loopback names; with no key and no such limit, as in
+// tests, every route is equally open). A key protects the other routes from a
+// page that rebinds its own name to brokerd's address, since the page
+// cannot know it; these it does not, and health, metrics and the docs tell
+// an attacker what brokerd runs and how busy it is. An IP address in Host
+// cannot be a rebound name: the page's origin would be brokerd's own.
+func (s *Server) rebindGuard(c *gin.Context) {
+	if s.keys.open() || s.cfg.LoopbackHostsOnly || knownHost(c.Request.Host, s.cfg.Hosts) {
+		return
+	}
+	s.fail(c, codeForbidden, fmt.Sprintf("Host %q refused on a route that needs no key: brokerd answers it only to IP addresses, localhost and the names in [api] hosts", truncate(c.Request.Host, 100)), nil)
+	c.Abort()
+}
+
+// knownHost reports whether a Host header is a loopback name, an IP
+// address or one of names.
+func knownHost(hostport string, names []string) bool {
+	if loopbackHost(hostport) {
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "" {
+		return false
+	}
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	host = strings.TrimSuffix(host, ".")
+	for _, n := range names {
+		if strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(n), "."), host) {
+			return true
+		}
+	}
+	return false
+}

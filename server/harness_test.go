@@ -222,6 +222,8 @@ type harnessSetup struct {
 	cfg       Config
 	history   History
 	queueSize int
+	store     queue.Store // nil: the harness's MemStore
+	journal   Journal
 }
 
 type harnessOption func(*harnessSetup)
@@ -231,6 +233,12 @@ func withConfig(f func(*Config)) harnessOption { return func(s *harnessSetup) { 
 func withHistory(h History) harnessOption { return func(s *harnessSetup) { s.history = h } }
 
 func withQueueSize(n int) harnessOption { return func(s *harnessSetup) { s.queueSize = n } }
+
+// withJournal gives the server a journal to ask for its health.
+func withJournal(j Journal) harnessOption { return func(s *harnessSetup) { s.journal = j } }
+
+// withStore puts the queue over store instead of the harness's MemStore.
+func withStore(store queue.Store) harnessOption { return func(s *harnessSetup) { s.store = store } }
 
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
@@ -255,8 +263,12 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	for _, t := range terminals {
 		lanes = append(lanes, queue.Lane{Terminal: t.Name(), Execute: h.exec.execute})
 	}
+	var store queue.Store = h.store
+	if setup.store != nil {
+		store = setup.store
+	}
 	q, err := queue.New(queue.Config{MaxSize: setup.queueSize}, lanes, queue.Deps{
-		Clock: queue.RealClock{}, Store: h.store, Observer: queue.Observers{h.metrics, h.events},
+		Clock: queue.RealClock{}, Store: store, Observer: queue.Observers{h.metrics, h.events},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +282,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	})
 
 	deps := Deps{
-		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: terminals, History: setup.history,
+		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: terminals, History: setup.history, Journal: setup.journal,
 		Metrics: h.metrics, Events: h.events,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    h.clock.Now,
@@ -289,7 +301,7 @@ type request struct {
 	method, path, body string
 	header             map[string]string
 	remote             string
-	host               string // the Host header; httptest's example.com when empty
+	host               string // the Host header; 127.0.0.1:7648, as a local script sends, when empty
 }
 
 func (h *harness) serve(r request) *httptest.ResponseRecorder {
@@ -308,6 +320,7 @@ func (h *harness) serve(r request) *httptest.ResponseRecorder {
 	if r.remote != "" {
 		req.RemoteAddr = r.remote
 	}
+	req.Host = "127.0.0.1:7648"
 	if r.host != "" {
 		req.Host = r.host
 	}

@@ -19,7 +19,9 @@ import (
 //	@Security		BearerAuth
 //	@Router			/queue/stats [get]
 func (s *Server) stats(c *gin.Context) {
-	s.ok(c, "", newStatsView(s.q.Stats()))
+	v := newStatsView(s.q.Stats())
+	s.markHalts(&v)
+	s.ok(c, "", v)
 }
 
 // PauseView answers pause and resume.
@@ -39,6 +41,7 @@ type PauseView struct {
 //	@Failure		401			{object}	ErrorEnvelope
 //	@Failure		403			{object}	ErrorEnvelope
 //	@Failure		422			{object}	ErrorEnvelope	"unknown terminal"
+//	@Failure		503			{object}	ErrorEnvelope	"journal_unavailable (Retry-After): paused for now, but a restart will not remember it"
 //	@Security		BearerAuth
 //	@Router			/queue/pause [post]
 func (s *Server) pause(c *gin.Context) { s.setPaused(c, true) }
@@ -54,6 +57,7 @@ func (s *Server) pause(c *gin.Context) { s.setPaused(c, true) }
 //	@Failure		401			{object}	ErrorEnvelope
 //	@Failure		403			{object}	ErrorEnvelope
 //	@Failure		422			{object}	ErrorEnvelope	"unknown terminal"
+//	@Failure		503			{object}	ErrorEnvelope	"journal_unavailable (Retry-After): the journal cannot be written"
 //	@Security		BearerAuth
 //	@Router			/queue/resume [post]
 func (s *Server) resume(c *gin.Context) { s.setPaused(c, false) }
@@ -67,6 +71,14 @@ func (s *Server) setPaused(c *gin.Context, paused bool) {
 	if err := set(c.Request.Context(), terminal); err != nil {
 		if errors.Is(err, queue.ErrUnknownTerminal) {
 			s.invalid(c, []fieldError{s.unknownTerminal(terminal)})
+			return
+		}
+		if errors.Is(err, queue.ErrJournal) {
+			outcome := "the lane is resumed for now, but a restart will not remember it (a lane the journal blocked blocks again at its next operation)"
+			if paused {
+				outcome = "the lane is paused for now, but a restart will not remember the pause"
+			}
+			s.journalUnavailable(c, "pause or resume", outcome, err)
 			return
 		}
 		s.internal(c, "pause or resume", err)

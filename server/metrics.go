@@ -92,7 +92,12 @@ func (m *Metrics) OperationChanged(op queue.Operation) {
 	switch {
 	case op.Status == queue.StatusRunning:
 		if !op.SubmittedAt.IsZero() && !op.StartedAt.IsZero() {
-			m.queueWait.WithLabelValues(op.Name, op.Terminal).Observe(op.StartedAt.Sub(op.SubmittedAt).Seconds())
+			// A scheduled operation waits from its not_before on.
+			from := op.SubmittedAt
+			if op.NotBefore.After(from) {
+				from = op.NotBefore
+			}
+			m.queueWait.WithLabelValues(op.Name, op.Terminal).Observe(op.StartedAt.Sub(from).Seconds())
 		}
 	case op.Status.Final():
 		m.finished.WithLabelValues(op.Name, op.Terminal, string(op.Status)).Inc()

@@ -10,7 +10,8 @@ import (
 // routes lists the whole API. Every request passes, in order: panic
 // recovery, the access log, the HTTP metrics, CORS (which answers
 // preflights), the browser guard (foreign origins, rebound hosts); then, on /api/v1 and /metrics, the rate limit and each
-// route's scope check. Swagger UI's static files are not rate limited: a
+// route's scope check, or on a route that needs no key the rebind guard
+// (known hosts only, also when a key is set). Swagger UI's static files are not rate limited: a
 // browser fetches several at once.
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -27,10 +28,10 @@ func (s *Server) routes() *gin.Engine {
 	read, trade, admin := s.require(ScopeRead), s.require(ScopeTrade), s.require(ScopeAdmin)
 
 	api := r.Group("/api/v1", s.rateLimit)
-	api.GET("/ping", s.ping)
-	api.GET("/system/health", s.health)
+	api.GET("/ping", s.rebindGuard, s.ping)
+	api.GET("/system/health", s.rebindGuard, s.health)
 
-	api.POST("/operations/:name", trade, s.submit)
+	api.POST("/operations/:name", s.requireForSubmit(), s.submit)
 	api.GET("/operations/:id/status", read, s.status)
 	api.GET("/operations/:id/result", read, s.result)
 	api.DELETE("/operations/:id", trade, s.cancel)
@@ -48,20 +49,27 @@ func (s *Server) routes() *gin.Engine {
 
 	api.GET("/events", read, s.streamEvents)
 
+	api.GET("/risk", read, s.getRisk)
+	api.POST("/risk/halt", admin, s.haltRisk)
+	api.POST("/risk/resume", admin, s.resumeRisk)
+	api.GET("/schedules", read, s.listSchedules)
+	api.POST("/schedules/:name/pause", admin, s.pauseSchedule)
+	api.POST("/schedules/:name/resume", admin, s.resumeSchedule)
+
 	api.GET("/sim/quote", read, s.getQuote)
 	api.POST("/sim/quote", admin, s.setQuote)
 
 	if s.cfg.MetricsAuth {
 		r.GET("/metrics", s.rateLimit, read, s.metricsHandler())
 	} else {
-		r.GET("/metrics", s.rateLimit, s.metricsHandler())
+		r.GET("/metrics", s.rateLimit, s.rebindGuard, s.metricsHandler())
 	}
 
 	if s.cfg.Docs {
-		r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
+		r.GET("/docs", s.rebindGuard, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 		// EasyTHS served ReDoc here; brokerd ships one UI, Swagger's.
-		r.GET("/redoc", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/index.html") })
-		r.GET("/docs/*any", s.docsHandler())
+		r.GET("/redoc", s.rebindGuard, func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/index.html") })
+		r.GET("/docs/*any", s.rebindGuard, s.docsHandler())
 	}
 	return r
 }

@@ -13,6 +13,8 @@ const (
 	tradeKey = "trade-key-0123456789abcdef"
 	adminKey = "admin-key-0123456789abcdef"
 	allKey   = "all-scopes-key-0123456789"
+	// tradeOnlyKey may trade but not read.
+	tradeOnlyKey = "trade-only-key-0123456789"
 )
 
 func withKeys(metricsAuth bool) harnessOption {
@@ -23,6 +25,7 @@ func withKeys(metricsAuth bool) harnessOption {
 			{Name: "trader", Key: tradeKey, Scopes: []Scope{ScopeRead, ScopeTrade}},
 			{Name: "ops", Key: adminKey, Scopes: []Scope{ScopeAdmin}},
 			{Name: "api.key", Key: allKey}, // the single [api] key: every scope
+			{Name: "bot", Key: tradeOnlyKey, Scopes: []Scope{ScopeTrade}},
 		}
 	})
 }
@@ -69,7 +72,14 @@ func TestAuthScopes(t *testing.T) {
 		{"stats with read", stats, "Bearer " + readKey, 200},
 		{"info with read", info, "Bearer " + readKey, 200},
 		{"status with admin only", status, "Bearer " + adminKey, 403},
-		{"submit with read", submit, "Bearer " + readKey, 403},
+		{"submit a query with read", submit, "Bearer " + readKey, 200},
+		{"submit a holding query with read", call{"POST", "/api/v1/operations/holding_query", ""}, "Bearer " + readKey, 200},
+		{"submit an order with read", call{"POST", "/api/v1/operations/buy", buyBody}, "Bearer " + readKey, 403},
+		{"submit a cancel order with read", call{"POST", "/api/v1/operations/order_cancel", `{"params":{"entrust_no":"1"}}`}, "Bearer " + readKey, 403},
+		{"submit an unknown operation with read", call{"POST", "/api/v1/operations/teleport", ""}, "Bearer " + readKey, 403},
+		{"submit a query with admin only", submit, "Bearer " + adminKey, 403},
+		{"submit a query with trade only", submit, "Bearer " + tradeOnlyKey, 200},
+		{"submit an order with trade only", call{"POST", "/api/v1/operations/buy", buyBody}, "Bearer " + tradeOnlyKey, 200},
 		{"submit with trade", submit, "Bearer " + tradeKey, 200},
 		{"submit without key", submit, "", 401},
 		{"cancel with read", cancel, "Bearer " + readKey, 403},
@@ -381,6 +391,65 @@ func TestBrowserGuard(t *testing.T) {
 				if n := h.submits(); n != 0 {
 					t.Errorf("%d operations queued by a refused request", n)
 				}
+			}
+		})
+	}
+}
+
+// TestAllowsAnyOriginAgreesWithThePolicy: cmd refuses "*" without a key by
+// AllowsAnyOrigin; it must say yes for exactly the spellings the policy
+// turns into "allow every origin".
+func TestAllowsAnyOriginAgreesWithThePolicy(t *testing.T) {
+	for _, o := range []string{"*", "* ", " *", "*/", "*//", "\t*\n", " */ ", "https://desk.example", "https://desk.example/", "HTTPS://Desk.Example"} {
+		p, err := newCORSPolicy([]string{o})
+		if err != nil {
+			t.Fatalf("%q: %v", o, err)
+		}
+		if got := AllowsAnyOrigin([]string{o}); got != p.any {
+			t.Errorf("AllowsAnyOrigin(%q) = %v, but the policy allows any origin: %v", o, got, p.any)
+		}
+		if p.any {
+			continue
+		}
+		if !p.allows("https://desk.example") || p.allows("http://evil.example") {
+			t.Errorf("%q: the policy does not allow exactly https://desk.example", o)
+		}
+	}
+}
+
+// TestRebindGuardWithAKey: with a key set, the routes that need none are
+// still refused to a rebound name (a page of evil.example pointing its
+// name at brokerd), while the keyed routes and known hosts pass.
+func TestRebindGuardWithAKey(t *testing.T) {
+	h := newHarness(t, withKeys(false), withConfig(func(c *Config) { c.Hosts = []string{"brokerd.lan"} }))
+	tests := []struct {
+		name, path, host, auth string
+		status                 int
+	}{
+		{"metrics through a rebound name", "/metrics", "evil.example:7648", "", 403},
+		{"health through a rebound name", "/api/v1/system/health", "evil.example:7648", "", 403},
+		{"ping through a rebound name", "/api/v1/ping", "evil.example", "", 403},
+		{"docs through a rebound name", "/docs/doc.json", "evil.example:7648", "", 403},
+		{"metrics by a listed name", "/metrics", "brokerd.lan:7648", "", 200},
+		{"metrics by a listed name in capitals, fully qualified", "/metrics", "BROKERD.LAN.:7648", "", 200},
+		{"health by IP address", "/api/v1/system/health", "192.168.1.10:7648", "", 200},
+		{"health by IPv6 address", "/api/v1/system/health", "[fe80::1]:7648", "", 200},
+		{"health by localhost", "/api/v1/system/health", "localhost:7648", "", 200},
+		{"health without a Host", "/api/v1/system/health", " ", "", 403},
+		{"a keyed route by any name", "/api/v1/queue/stats", "evil.example:7648", "Bearer " + readKey, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := map[string]string{}
+			if tc.auth != "" {
+				hdr["Authorization"] = tc.auth
+			}
+			w := h.serve(request{method: "GET", path: tc.path, host: tc.host, header: hdr})
+			if w.Code != tc.status {
+				t.Fatalf("%d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			if tc.status == 403 {
+				expect(t, w, 403, codeForbidden)
 			}
 		})
 	}

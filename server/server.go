@@ -12,12 +12,11 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				API key as "Bearer <key>". Scopes: read (queries, status, results, history, stats, events), trade (submit, cancel), admin (pause, resume, reconnect, sim controls).
+//	@description				API key as "Bearer <key>". Scopes: read (status, results, history, stats, events, and submitting operations without side effects such as holding_query), trade (submitting orders and cancels, cancelling), admin (pause, resume, reconnect, sim controls).
 package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,15 +45,13 @@ type Queue interface {
 	Exclusive(ctx context.Context, terminal string, fn func(ctx context.Context) error) error
 }
 
-// Operations is the plugin registry: it knows every operation, validates
-// its parameters at submit and says which terminal can carry it out.
+// Operations is the plugin registry: it knows every operation and says
+// which terminal can carry it out; a submit validates its parameters with
+// the plugin it looked up (Plugin.ValidateFor), once.
 type Operations interface {
 	Lookup(name string) (*plugins.Plugin, bool)
 	// Names lists the operations in registration order.
 	Names() []string
-	// Validate checks raw parameters against the operation's schema and
-	// returns them with defaults filled in, or every bad field.
-	Validate(name string, raw json.RawMessage, t automation.Terminal) (plugins.Params, []plugins.FieldError, error)
 	// Supported reports whether terminal t can carry out the operation.
 	Supported(name string, t automation.Terminal) bool
 	// Describe gives every operation's schema and example, by name.
@@ -90,6 +87,12 @@ type Config struct {
 	// loopback name: set it when no key is configured, so that a web page
 	// cannot reach brokerd by rebinding a name of its own to 127.0.0.1.
 	LoopbackHostsOnly bool
+	// Hosts are the names (besides IP addresses and loopback names) under
+	// which brokerd is reached. With a key, the routes that need none
+	// (/ping, /system/health, /metrics unless MetricsAuth, /docs) answer
+	// only these: a page that rebinds a name of its own to brokerd must
+	// not read them.
+	Hosts []string
 	// MaxBodyBytes bounds a request body (default 1 MiB): larger → 413.
 	MaxBodyBytes int64
 	// TerminalPollInterval is how often Run looks at the terminals'
@@ -131,12 +134,19 @@ type Deps struct {
 	Terminals []automation.Terminal
 	// History answers /history from the journal; nil when there is none.
 	History History
+	// Journal tells /system/health whether the journal is usable; nil when
+	// there is none to ask.
+	Journal Journal
 	// Metrics and Events must be the same values given to the queue as
 	// its Observer (queue.Observers{metrics, events}).
 	Metrics *Metrics
 	Events  *Events
 	Logger  *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now
+	// Risk shows the risk limits and pulls the kill switch; Schedules are
+	// the [[schedules]]. nil: those routes answer 404 / an empty list.
+	Risk      Risk
+	Schedules Schedules
 }
 
 // Server is the HTTP API. Serve Handler() with an http.Server; run Run for
@@ -148,6 +158,9 @@ type Server struct {
 	terminals map[string]automation.Terminal
 	order     []string // terminal names, lane order
 	history   History
+	journal   Journal
+	risk      Risk
+	schedules Schedules
 	metrics   *Metrics
 	events    *Events
 	log       *slog.Logger
@@ -183,6 +196,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ops:       deps.Operations,
 		terminals: make(map[string]automation.Terminal, len(deps.Terminals)),
 		history:   deps.History,
+		journal:   deps.Journal,
+		risk:      deps.Risk,
+		schedules: deps.Schedules,
 		metrics:   deps.Metrics,
 		events:    deps.Events,
 		log:       deps.Logger,

@@ -55,10 +55,11 @@ func (s *Server) simBoard(c *gin.Context, name string) (string, quoteBoard, bool
 // getQuote reads a simulated price.
 //
 //	@Summary		Read a simulated price
-//	@Description	The sim terminal's current price of a stock.
+//	@Description	The sim terminal's current price of a stock; with ?symbol= instead, a paper exchange's price of a symbol (data is then {terminal, symbol, price} with price an exact decimal string).
 //	@Tags			sim
 //	@Produce		json
-//	@Param			stock_code	query		string	true	"6-digit stock code"
+//	@Param			stock_code	query		string	false	"6-digit stock code (the sim)"
+//	@Param			symbol		query		string	false	"a symbol such as BTCUSDT (a paper exchange)"
 //	@Param			terminal	query		string	false	"a sim terminal (default: the first configured)"
 //	@Success		200			{object}	Envelope{data=QuoteView}
 //	@Failure		401			{object}	ErrorEnvelope
@@ -66,6 +67,10 @@ func (s *Server) simBoard(c *gin.Context, name string) (string, quoteBoard, bool
 //	@Security		BearerAuth
 //	@Router			/sim/quote [get]
 func (s *Server) getQuote(c *gin.Context) {
+	if symbol := c.Query("symbol"); symbol != "" {
+		s.getSymbolQuote(c, symbol)
+		return
+	}
 	code := c.Query("stock_code")
 	if !stockCode.MatchString(code) {
 		s.invalid(c, []fieldError{{Field: "stock_code", Reason: "must be a 6-digit stock code such as 600000"}})
@@ -86,7 +91,7 @@ func (s *Server) getQuote(c *gin.Context) {
 // setQuote sets a simulated price.
 //
 //	@Summary		Set a simulated price
-//	@Description	Sets the sim terminal's last price of a stock: open orders, condition orders and stop-loss/profit orders react to it as to a market move.
+//	@Description	Sets the sim terminal's last price of a stock: open orders, condition orders and stop-loss/profit orders react to it as to a market move. For a paper exchange send {"terminal": "paper", "symbol": "BTCUSDT", "price": "65000.1"} instead (price an exact decimal, as a string or a number): resting orders it reaches fill.
 //	@Tags			sim
 //	@Accept			json
 //	@Produce		json
@@ -102,6 +107,10 @@ func (s *Server) setQuote(c *gin.Context) {
 	raw, err := s.readBody(c)
 	if errors.Is(err, errTooLarge) {
 		s.fail(c, codeTooLarge, fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes), nil)
+		return
+	}
+	if fields, ferrs, err := decodeObject(raw); err == nil && ferrs == nil && fields["symbol"] != nil {
+		s.setSymbolQuote(c, fields) // a paper exchange's price
 		return
 	}
 	req, errs, err := decodeQuote(raw)

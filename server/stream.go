@@ -16,7 +16,7 @@ const streamWriteTimeout = 30 * time.Second
 // events streams brokerd's changes as Server-Sent Events.
 //
 //	@Summary		Event stream (Server-Sent Events)
-//	@Description	A text/event-stream of changes, each as "id: N", "event: TYPE", "data: JSON". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), dropped (this client read too slowly and lost events: refetch what it follows). A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.
+//	@Description	A text/event-stream of changes, each as "id: N", "event: TYPE", "data: JSON". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), risk (a terminal was halted by the kill switch or resumed: terminal, halted, reason, cancelled_count), dropped (this client read too slowly and lost events: refetch what it follows). A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.
 //	@Tags			events
 //	@Produce		text/event-stream
 //	@Param			terminal	query		string	false	"only this terminal's events"

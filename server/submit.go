@@ -11,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/risk"
 )
 
 // submit queues an operation.
@@ -33,9 +35,9 @@ import (
 //	@Failure		404				{object}	ErrorEnvelope	"unknown operation"
 //	@Failure		409				{object}	ErrorEnvelope	"idempotency key used with another payload"
 //	@Failure		413				{object}	ErrorEnvelope	"body over 1 MiB"
-//	@Failure		422				{object}	ErrorEnvelope{data=fieldErrors}	"invalid_params naming every bad field, or unsupported by the terminal"
+//	@Failure		422				{object}	ErrorEnvelope{data=fieldErrors}	"invalid_params naming every bad field, unsupported by the terminal, or risk_limit (data is a RiskRefusal: rule, limit, value)"
 //	@Failure		429				{object}	ErrorEnvelope
-//	@Failure		503				{object}	ErrorEnvelope	"queue full (Retry-After) or shutting down"
+//	@Failure		503				{object}	ErrorEnvelope	"queue_full or journal_unavailable (both with Retry-After), or shutting down"
 //	@Security		BearerAuth
 //	@Router			/operations/{name} [post]
 func (s *Server) submit(c *gin.Context) {
@@ -77,10 +79,7 @@ func (s *Server) submit(c *gin.Context) {
 	var params plugins.Params
 	if !slices.ContainsFunc(errs, func(e fieldError) bool { return e.Field == "body" || e.Field == "params" }) {
 		var paramErrs []plugins.FieldError
-		if params, paramErrs, err = s.ops.Validate(name, body.params, s.terminals[terminal]); err != nil {
-			s.internal(c, "validate parameters", err)
-			return
-		}
+		params, paramErrs = plugin.ValidateFor(body.params, s.terminals[terminal])
 		for _, pe := range paramErrs {
 			errs = append(errs, fieldError{Field: paramField(pe.Field), Reason: pe.Reason})
 		}
@@ -89,11 +88,25 @@ func (s *Server) submit(c *gin.Context) {
 		s.invalid(c, errs)
 		return
 	}
+	notBefore, fe := notBeforeOf(body, s.now())
+	if fe != nil {
+		s.invalid(c, []fieldError{*fe})
+		return
+	}
 	t := s.terminals[terminal]
-	if !s.ops.Supported(name, t) {
+	if !plugin.Supports(t) {
 		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) does not support %s: choose another terminal with \"terminal\"; GET /api/v1/operations/ lists which support it",
 			terminal, t.Driver(), name), nil)
 		return
+	}
+
+	// A terminal holding back for its venue's rate limits takes nothing
+	// it would have to fail: the script retries after the window.
+	if th, ok := t.(automation.Throttler); ok {
+		if after, throttled := th.Throttled(); throttled {
+			s.failRetry(c, codeRateLimited, fmt.Sprintf("terminal %q is holding back for its venue's rate limits: retry after %s", terminal, after.Round(time.Second)), max(after, time.Second))
+			return
+		}
 	}
 
 	// Once asked, the submit completes even if the client leaves: a
@@ -106,8 +119,10 @@ func (s *Server) submit(c *gin.Context) {
 		Priority:       body.priority,
 		Timeout:        body.timeout,
 		ExpireAfter:    body.expireAfter,
+		NotBefore:      notBefore,
 		SideEffect:     plugin.SideEffect,
 		IdempotencyKey: key,
+		Prepared:       params,
 	})
 	if err != nil {
 		s.submitFailed(c, sub, err)
@@ -123,6 +138,9 @@ func (s *Server) submit(c *gin.Context) {
 		return
 	}
 	msg := "operation queued"
+	if !sub.Operation.NotBefore.IsZero() && sub.Operation.Status == queue.StatusQueued {
+		msg = "operation scheduled: queued, it starts not before " + formatTime(sub.Operation.NotBefore)
+	}
 	if sub.Duplicate {
 		msg = "duplicate submit: this idempotency key was already used with the same payload; this is the existing operation"
 	}
@@ -131,7 +149,10 @@ func (s *Server) submit(c *gin.Context) {
 
 // submitFailed answers a submit the queue refused.
 func (s *Server) submitFailed(c *gin.Context, sub queue.Submitted, err error) {
+	var refusal *risk.Refusal
 	switch {
+	case errors.As(err, &refusal):
+		s.riskRefused(c, refusal, sub.Operation.ID)
 	case errors.Is(err, queue.ErrKeyConflict):
 		s.fail(c, codeConflict, "this idempotency key was already used with a different payload (operation "+
 			sub.Operation.ID+"): use a new key for a new operation", map[string]any{
@@ -145,6 +166,8 @@ func (s *Server) submitFailed(c *gin.Context, sub queue.Submitted, err error) {
 		s.invalid(c, []fieldError{{Field: "terminal", Reason: err.Error()}})
 	case errors.Is(err, queue.ErrInvalidPriority):
 		s.invalid(c, []fieldError{{Field: "priority", Reason: err.Error()}})
+	case errors.Is(err, queue.ErrJournal):
+		s.journalUnavailable(c, "submit", "nothing was queued", err)
 	default:
 		s.internal(c, "submit", err)
 	}
@@ -181,9 +204,9 @@ func (s *Server) awaitSubmitted(c *gin.Context, sub queue.Submitted, wait time.D
 }
 
 // idempotencyKey is the Idempotency-Key header or the body's client_id;
-// both given must agree.
+// both given must agree. Both follow checkKey's rule (HTTP itself drops
+// spaces around a header value before brokerd sees it).
 func idempotencyKey(header, clientID string) (string, *fieldError) {
-	header = strings.TrimSpace(header)
 	if header == "" {
 		return clientID, nil
 	}
@@ -213,4 +236,19 @@ func (s *Server) unknownTerminal(name string) fieldError {
 func (s *Server) internal(c *gin.Context, what string, err error) {
 	s.log.Error("request failed", "what", what, "route", routeLabel(c), "err", err)
 	s.fail(c, codeInternal, "internal error while trying to "+what+": see the server log", nil)
+}
+
+// journalRetryAfter is what a client is told to wait when the journal
+// cannot be written: long enough for an operator to notice, short enough
+// that a script retries soon after the fix.
+const journalRetryAfter = 10 * time.Second
+
+// journalUnavailable answers 503 journal_unavailable with Retry-After: the
+// journal failed, which is no bug of the request nor of brokerd's code but
+// a state of the machine (disk full, read-only, corrupt) that health
+// reports. The cause is logged; the client learns what did not happen.
+func (s *Server) journalUnavailable(c *gin.Context, what, outcome string, err error) {
+	s.log.Error("the journal failed", "what", what, "route", routeLabel(c), "err", err)
+	s.failRetry(c, codeJournalUnavailable, "the journal cannot be written (disk full, read-only or damaged; GET /api/v1/system/health says more): "+
+		outcome+"; retry once it is fixed", journalRetryAfter)
 }

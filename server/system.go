@@ -55,6 +55,9 @@ type HealthComponents struct {
 	// whether it can take operations.
 	Automator string `json:"automator" example:"connected"`
 	LoggedIn  bool   `json:"logged_in"`
+	// Halted maps each terminal halted by the kill switch to the halt's
+	// reason; a halt is deliberate, so it does not make brokerd unhealthy.
+	Halted map[string]string `json:"halted"`
 } //@name HealthComponents
 
 // PluginCount is how many operations are loaded.
@@ -65,7 +68,7 @@ type PluginCount struct {
 // health tells whether brokerd can take operations.
 //
 //	@Summary		Health check
-//	@Description	200 with data.status = healthy when every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.
+//	@Description	200 with data.status = healthy when the journal is usable, every terminal is ready and no lane is stuck, blocked or stopped; else 503 with data.status = unhealthy and data.problems saying why. data.components.terminals maps each terminal to its state. Needs no key.
 //	@Tags			system
 //	@Produce		json
 //	@Success		200	{object}	Envelope{data=HealthView}
@@ -80,6 +83,7 @@ func (s *Server) health(c *gin.Context) {
 			Terminals: make(map[string]string, len(s.order)),
 			Lanes:     make(map[string]string, len(s.order)),
 			Plugins:   PluginCount{Loaded: len(s.ops.Names())},
+			Halted:    s.haltReasons(),
 		},
 		Problems: []string{},
 	}
@@ -87,6 +91,12 @@ func (s *Server) health(c *gin.Context) {
 	v.Components.Automator, v.Components.LoggedIn = string(first), first.Healthy()
 	if first.Healthy() {
 		v.Components.Automator = "connected"
+	}
+	// The journal first: when it fails, nothing else matters.
+	if s.journal != nil {
+		if err := s.journal.Health(); err != nil {
+			v.Problems = append(v.Problems, "journal: "+err.Error())
+		}
 	}
 	for _, name := range s.order {
 		st := s.terminals[name].State()
@@ -166,6 +176,7 @@ type EventsStatus struct {
 func (s *Server) systemStatus(c *gin.Context) {
 	now := s.now()
 	st := newStatsView(s.q.Stats())
+	s.markHalts(&st)
 	names := s.ops.Names()
 	v := SystemStatus{
 		Timestamp:     formatTime(now),

@@ -171,6 +171,7 @@ func TestSimQuote(t *testing.T) {
 		{"missing fields", "POST", "/api/v1/sim/quote", `{}`, 422, codeInvalidParams, []string{"price", "stock_code"}},
 		{"unknown field", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"600000","price":1,"volume":3}`, 422, codeInvalidParams, []string{"volume"}},
 		{"not JSON", "POST", "/api/v1/sim/quote", `{`, 400, codeBadRequest, nil},
+		{"price twice", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"600000","price":1,"price":100}`, 422, codeInvalidParams, []string{"price"}},
 		{"the sim refuses", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"999999","price":1}`, 422, codeInvalidParams, nil},
 		{"the sim refuses with a plain error", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"888888","price":1.001}`, 422, codeInvalidParams, nil},
 		{"the sim fails", "POST", "/api/v1/sim/quote", `{"terminal":"paper","stock_code":"000000","price":1}`, 500, codeInternal, nil},

@@ -26,9 +26,12 @@ type StatusView struct {
 	// interrupted, expired, cancelled, internal, …
 	ErrorCode   *string `json:"error_code" extensions:"x-nullable"`
 	SubmittedAt *string `json:"submitted_at" example:"2026-01-02T10:30:00.123456+08:00"`
-	StartedAt   *string `json:"started_at" extensions:"x-nullable"`
-	FinishedAt  *string `json:"finished_at" extensions:"x-nullable"`
-	Timestamp   string  `json:"timestamp" example:"2026-01-02T10:30:00.223456+08:00"`
+	// NotBefore: a queued operation does not start before it (null: at
+	// once).
+	NotBefore  *string `json:"not_before" extensions:"x-nullable"`
+	StartedAt  *string `json:"started_at" extensions:"x-nullable"`
+	FinishedAt *string `json:"finished_at" extensions:"x-nullable"`
+	Timestamp  string  `json:"timestamp" example:"2026-01-02T10:30:00.223456+08:00"`
 } //@name OperationStatus
 
 // ResultView is a finished operation's outcome, shaped as EasyTHS's.
@@ -49,6 +52,7 @@ func newStatusView(op queue.Operation, now time.Time) StatusView {
 		Error:       stringOrNil(op.Error),
 		ErrorCode:   stringOrNil(op.ErrorCode),
 		SubmittedAt: timeOrNil(op.SubmittedAt),
+		NotBefore:   timeOrNil(op.NotBefore),
 		StartedAt:   timeOrNil(op.StartedAt),
 		FinishedAt:  timeOrNil(op.FinishedAt),
 		Timestamp:   formatTime(now),
@@ -85,9 +89,12 @@ type SubmitView struct {
 	OperationID string `json:"operation_id" example:"0194d3c2-7a10-7c3e-9a5e-1f2d3c4b5a69"`
 	Status      string `json:"status" example:"queued"`
 	// QueuePosition is the operation's place in its lane (0 runs next);
-	// null when it is no longer queued (an idempotent replay).
+	// null when it is no longer queued (an idempotent replay), or while it
+	// waits for its not_before.
 	QueuePosition *int   `json:"queue_position" example:"0"`
 	Terminal      string `json:"terminal" example:"sim"`
+	// NotBefore: the operation does not start before it (null: at once).
+	NotBefore *string `json:"not_before" extensions:"x-nullable"`
 	// Duplicate is true when the idempotency key matched an earlier
 	// submit with the same payload: this is that operation.
 	Duplicate bool `json:"duplicate" example:"false"`
@@ -108,6 +115,7 @@ func newSubmitView(sub queue.Submitted) SubmitView {
 		Status:      string(sub.Operation.Status),
 		Terminal:    sub.Operation.Terminal,
 		Duplicate:   sub.Duplicate,
+		NotBefore:   timeOrNil(sub.Operation.NotBefore),
 	}
 	if sub.Operation.Status == queue.StatusQueued && sub.Position >= 0 {
 		pos := sub.Position
@@ -141,6 +149,13 @@ type LaneView struct {
 	// Blocked says why the journal's failure paused the lane; resume it
 	// once the journal is writable.
 	Blocked *string `json:"blocked" extensions:"x-nullable"`
+	// ScheduledCount counts the queued operations (within queued_count)
+	// waiting for their not_before.
+	ScheduledCount int `json:"scheduled_count"`
+	// Halted: the kill switch refuses the terminal's new orders
+	// (POST /risk/resume lifts it); HaltReason says why.
+	Halted     bool    `json:"halted"`
+	HaltReason *string `json:"halt_reason" extensions:"x-nullable"`
 } //@name LaneStats
 
 // StatsView answers /queue/stats: the counts of every lane together (as
@@ -160,6 +175,7 @@ func newStatsView(st queue.Stats) StatsView {
 			CurrentOperation: stringOrNil(l.Current),
 			StuckOn:          stringOrNil(l.StuckOn),
 			Blocked:          stringOrNil(l.Blocked),
+			ScheduledCount:   l.Scheduled,
 		}
 	}
 	return v

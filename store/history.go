@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/queue"
 )
 
@@ -16,19 +17,9 @@ const (
 	MaxHistoryLimit     = 1000
 )
 
-// HistoryFilter selects journaled operations. Zero fields do not filter.
-type HistoryFilter struct {
-	Status   queue.Status
-	Name     string
-	Terminal string
-	// Since and Until bound submitted_at: Since <= submitted_at < Until.
-	Since time.Time
-	Until time.Time
-	// Limit is the page size, 1 to MaxHistoryLimit; 0 means
-	// DefaultHistoryLimit. Offset skips that many of the newest matches.
-	Limit  int
-	Offset int
-}
+// HistoryFilter is the queue's filter (queue.HistoryFilter): one
+// definition, which the store reads.
+type HistoryFilter = queue.HistoryFilter
 
 // FilterError names a HistoryFilter field that is out of bounds. Its
 // ErrorCode is "invalid_params", for the HTTP layer.
@@ -38,10 +29,10 @@ type FilterError struct {
 }
 
 func (e *FilterError) Error() string     { return "history filter " + e.Field + ": " + e.Reason }
-func (e *FilterError) ErrorCode() string { return "invalid_params" }
+func (e *FilterError) ErrorCode() string { return string(automation.CodeInvalidParams) }
 
-// normalize checks f and fills in the default limit.
-func (f HistoryFilter) normalize() (HistoryFilter, error) {
+// normalizeFilter checks f and fills in the default limit.
+func normalizeFilter(f HistoryFilter) (HistoryFilter, error) {
 	switch f.Status {
 	case "", queue.StatusQueued, queue.StatusRunning, queue.StatusSuccess, queue.StatusFailed, queue.StatusCancelled:
 	default:
@@ -63,8 +54,8 @@ func (f HistoryFilter) normalize() (HistoryFilter, error) {
 	return f, nil
 }
 
-// where gives f's WHERE clause (with its leading space) and arguments.
-func (f HistoryFilter) where() (string, []any) {
+// filterWhere gives f's WHERE clause (with its leading space) and arguments.
+func filterWhere(f HistoryFilter) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, arg any) {
@@ -102,11 +93,11 @@ func historyPage(where string) string {
 // History returns one page of the operations f selects, newest first (by
 // submission, then Seq), and how many match in all.
 func (s *Store) History(ctx context.Context, f HistoryFilter) ([]queue.Operation, int, error) {
-	f, err := f.normalize()
+	f, err := normalizeFilter(f)
 	if err != nil {
 		return nil, 0, err
 	}
-	where, args := f.where()
+	where, args := filterWhere(f)
 	var (
 		ops   []queue.Operation
 		total int

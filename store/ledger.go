@@ -50,7 +50,7 @@ func (s *Store) LoadLedger(ctx context.Context, terminal string) ([]byte, error)
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("journal: load ledger of terminal %q: %w", terminal, err)
+		return nil, fmt.Errorf("journal: load ledger of terminal %q: %w", terminal, s.noteDamage(err))
 	case state == nil:
 		return []byte{}, nil // saved empty: present, unlike never saved
 	}
@@ -145,7 +145,7 @@ func (s *Store) LoadLedgerArchive(ctx context.Context, terminal, kind string, si
 	}
 	rows, err := s.stmts.selectArchive.QueryContext(ctx, terminal, kind, from)
 	if err != nil {
-		return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, err)
+		return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, s.noteDamage(err))
 	}
 	defer rows.Close()
 	bodies := [][]byte{}
@@ -157,7 +157,7 @@ func (s *Store) LoadLedgerArchive(ctx context.Context, terminal, kind string, si
 		bodies = append(bodies, body)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, err)
+		return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, s.noteDamage(err))
 	}
 	return bodies, nil
 }
@@ -179,7 +179,7 @@ func (s *Store) FindLedgerArchive(ctx context.Context, terminal, kind, key strin
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("journal: find %s %q in the ledger archive of terminal %q: %w", kind, key, terminal, err)
+		return nil, fmt.Errorf("journal: find %s %q in the ledger archive of terminal %q: %w", kind, key, terminal, s.noteDamage(err))
 	case body == nil:
 		return []byte{}, nil
 	}

@@ -140,7 +140,17 @@ func open(ctx context.Context, path string, lock *lockFile, opts Options) (*Stor
 		writes:     make(chan *write, writeQueueDepth),
 		writerDone: make(chan struct{}),
 		pruneBatch: defaultPruneBatch,
+		damage:     newDamage(),
 	}
+	if err := integrityCheck(ctx, s, opts.integrityBudget); err != nil {
+		stmts.close()
+		readDB.Close()
+		writeDB.Close()
+		return nil, err
+	}
+	// The integrity check has read the journal, so SQLite has its WAL open.
+	s.wal = newWALWatch(path)
+	go s.watchWAL(opts.walCheckInterval)
 	go s.runWriter()
 	return s, nil
 }

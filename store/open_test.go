@@ -70,7 +70,7 @@ func TestFreshJournal(t *testing.T) {
 		names = append(names, n)
 	}
 	want := []string{"lanes", "operations", "operations_key", "operations_name", "operations_status", "operations_submitted",
-		"operations_terminal", "sim_archive", "sim_archive_day", "sim_archive_key", "sim_archive_kind", "sim_ledger"}
+		"operations_terminal", "risk_halts", "schedule_pauses", "sim_archive", "sim_archive_day", "sim_archive_key", "sim_archive_kind", "sim_ledger"}
 	if !slices.Equal(names, want) {
 		t.Errorf("schema = %v, want %v", names, want)
 	}

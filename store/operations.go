@@ -18,12 +18,12 @@ import (
 // operationColumns are the columns of an operation, in the order of
 // scanOperation and of the arguments of Append.
 const operationColumns = `id, seq, name, terminal, params, priority, status, result, message, error, error_code,
-	submitted_at, started_at, finished_at, timeout_ns, expire_at, side_effect, idempotency_key, payload_hash`
+	submitted_at, started_at, finished_at, timeout_ns, expire_at, side_effect, idempotency_key, payload_hash, not_before`
 
 // The statements on operations (the query plans test checks their indexes).
 const (
 	insertOperation = `INSERT INTO operations (` + operationColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	markRunning = `UPDATE operations SET status = 'running', started_at = ?
 		WHERE id = ? AND status = 'queued'`
 	finishOperation = `UPDATE operations
@@ -88,15 +88,15 @@ func appendArgs(op queue.Operation) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	times := make([]any, 4)
-	for i, t := range []time.Time{op.SubmittedAt, op.StartedAt, op.FinishedAt, op.ExpireAt} {
+	times := make([]any, 5)
+	for i, t := range []time.Time{op.SubmittedAt, op.StartedAt, op.FinishedAt, op.ExpireAt, op.NotBefore} {
 		if times[i], err = nanos(t); err != nil {
 			return nil, err
 		}
 	}
 	return []any{op.ID, int64(op.Seq), op.Name, op.Terminal, params, op.Priority, string(op.Status),
 		result, op.Message, op.Error, op.ErrorCode, times[0], times[1], times[2], int64(op.Timeout),
-		times[3], op.SideEffect, op.IdempotencyKey, op.PayloadHash}, nil
+		times[3], op.SideEffect, op.IdempotencyKey, op.PayloadHash, times[4]}, nil
 }
 
 // MarkRunning records that the queued operation id starts at the given time.
@@ -171,7 +171,8 @@ func (s *Store) Get(ctx context.Context, id string) (queue.Operation, error) {
 	}
 	defer s.leave()
 	row := s.stmts.byID.QueryRowContext(ctx, id)
-	return scanOne(row)
+	op, err := scanOne(row)
+	return op, s.noteDamage(err)
 }
 
 // FindByKey returns the newest operation recorded on terminal with the
@@ -190,7 +191,8 @@ func (s *Store) FindByKey(ctx context.Context, terminal, key string, since time.
 	}
 	defer s.leave()
 	row := s.stmts.byKey.QueryRowContext(ctx, terminal, key, from)
-	return scanOne(row)
+	op, err := scanOne(row)
+	return op, s.noteDamage(err)
 }
 
 // Unfinished returns the operations recorded queued or running, in Seq
@@ -244,10 +246,11 @@ func scanOperation(row scanner) (queue.Operation, error) {
 		status                      string
 		params, result              sql.NullString
 		started, finished, expireAt sql.NullInt64
+		notBefore                   sql.NullInt64
 	)
 	err := row.Scan(&op.ID, &seq, &op.Name, &op.Terminal, &params, &op.Priority, &status,
 		&result, &op.Message, &op.Error, &op.ErrorCode, &submitted, &started, &finished,
-		&timeout, &expireAt, &op.SideEffect, &op.IdempotencyKey, &op.PayloadHash)
+		&timeout, &expireAt, &op.SideEffect, &op.IdempotencyKey, &op.PayloadHash, &notBefore)
 	if err != nil {
 		return queue.Operation{}, err
 	}
@@ -259,6 +262,7 @@ func scanOperation(row scanner) (queue.Operation, error) {
 	op.StartedAt = fromNanos(started)
 	op.FinishedAt = fromNanos(finished)
 	op.ExpireAt = fromNanos(expireAt)
+	op.NotBefore = fromNanos(notBefore)
 	op.Timeout = time.Duration(timeout)
 	return op, nil
 }

@@ -14,11 +14,11 @@ import (
 func TestQueryPlans(t *testing.T) {
 	s := openTest(t, Options{})
 	history := func(f HistoryFilter) (string, []any) {
-		where, args := f.where()
+		where, args := filterWhere(f)
 		return historyPage(where), append(args, 100, 0)
 	}
 	count := func(f HistoryFilter) (string, []any) {
-		where, args := f.where()
+		where, args := filterWhere(f)
 		return historyCount(where), args
 	}
 	q := func(sql string, args ...any) func() (string, []any) {

@@ -109,6 +109,28 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 4,
+		about:   "risk halts, scheduled operations, schedule pauses",
+		stmts: []string{
+			// not_before: an operation queued but not to start before then
+			// (Unix nanoseconds, NULL for "at once").
+			`ALTER TABLE operations ADD COLUMN not_before INTEGER`,
+			// The kill switch per terminal: like a pause, a halt outlives
+			// a restart until someone lifts it.
+			`CREATE TABLE risk_halts (
+				terminal   TEXT    NOT NULL PRIMARY KEY,
+				reason     TEXT    NOT NULL DEFAULT '',
+				halted_at  INTEGER NOT NULL
+			)`,
+			// Paused [[schedules]], by name: a paused schedule stays paused
+			// across restarts.
+			`CREATE TABLE schedule_pauses (
+				name       TEXT    NOT NULL PRIMARY KEY,
+				paused_at  INTEGER NOT NULL
+			)`,
+		},
+	},
 }
 
 // prepareSchema checks that the file is usable as a journal and migrates it.

@@ -58,6 +58,12 @@ type Options struct {
 	// sqliteReadOnly opens the database read-only at the SQLite level, so
 	// tests run as root can reach the read-only error path.
 	sqliteReadOnly bool
+	// integrityBudget bounds the integrity check at Open (default
+	// defaultIntegrityBudget); tests shorten it.
+	integrityBudget time.Duration
+	// walCheckInterval is how often the WAL file is checked (default
+	// defaultWALCheckInterval).
+	walCheckInterval time.Duration
 }
 
 const (
@@ -78,6 +84,12 @@ func (o Options) withDefaults() Options {
 	if o.synchronous == "" {
 		o.synchronous = "FULL"
 	}
+	if o.integrityBudget <= 0 {
+		o.integrityBudget = defaultIntegrityBudget
+	}
+	if o.walCheckInterval <= 0 {
+		o.walCheckInterval = defaultWALCheckInterval
+	}
 	return o
 }
 
@@ -96,6 +108,8 @@ type Store struct {
 	writerDone chan struct{}
 	pruneBatch int
 	hooks      testHooks
+	damage     *damage
+	wal        *walWatch
 
 	// mu guards closed; active counts the calls that got in before Close,
 	// so that Close can wait for them before it shuts the writer down.
@@ -125,6 +139,8 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.mu.Unlock()
 		s.active.Wait()
+		close(s.wal.stop)
+		<-s.wal.done
 		close(s.writes)
 		<-s.writerDone
 		// The writer's connection closes last, so that it checkpoints the
@@ -160,8 +176,8 @@ func (s *Store) readTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	defer s.leave()
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("read journal: %w", err)
+		return fmt.Errorf("read journal: %w", s.noteDamage(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to undo
-	return f(tx)
+	return s.noteDamage(f(tx))
 }

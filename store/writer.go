@@ -46,6 +46,9 @@ func (s *Store) submit(ctx context.Context, apply func(ctx context.Context, tx *
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("nothing recorded: %w", err)
 	}
+	if err := s.damage.get(); err != nil {
+		return 0, err // a damaged journal records nothing more: see Health
+	}
 	if err := s.enter(); err != nil {
 		return 0, err
 	}
@@ -61,7 +64,7 @@ func (s *Store) submit(ctx context.Context, apply func(ctx context.Context, tx *
 		h()
 	}
 	r := <-w.done
-	return r.n, r.err
+	return r.n, s.noteDamage(r.err)
 }
 
 // runWriter is the writer goroutine, started by Open. It ends when Close

@@ -65,7 +65,7 @@ var errStopping = errors.New("brokerd is shutting down")
 var endings = []struct {
 	name string
 	ctx  func() (context.Context, func())
-	code string
+	code automation.Code
 	says []string
 }{
 	{

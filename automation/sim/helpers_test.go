@@ -300,7 +300,7 @@ func mustQuote(t testing.TB, s *Terminal, code string) float64 {
 }
 
 // wantCode fails unless err carries the automation error code.
-func wantCode(t testing.TB, err error, code string) {
+func wantCode(t testing.TB, err error, code automation.Code) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want code %s", code)

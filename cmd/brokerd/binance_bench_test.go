@@ -39,7 +39,7 @@ func BenchmarkBinancePlaceOrder(b *testing.B) {
 		config := func(dir string) string {
 			return strings.Replace(binanceConfig(peer)(dir), `level = "debug"`, `level = "warn"`, 1)
 		}
-		base, _, _, _ := startBrokerdEnv(b, config, map[string]string{"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret})
+		base, _, _, _ := startBrokerdSecrets(b, config, map[string]string{"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret})
 		hc := benchClient(1)
 		waitReady(b, hc, base)
 		lat := make([]time.Duration, 0, b.N)

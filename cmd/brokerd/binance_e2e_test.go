@@ -51,9 +51,9 @@ request_timeout = "5s"
 	}
 }
 
-// startBrokerdEnv is startBrokerdWith with an environment for the
+// startBrokerdSecrets is startBrokerdWith with an environment for the
 // terminals' secrets; it also returns the journal's directory.
-func startBrokerdEnv(t testing.TB, config func(dir string) string, env map[string]string) (base, dir string, logs *lockedBuffer, stop func() error) {
+func startBrokerdSecrets(t testing.TB, config func(dir string) string, env map[string]string) (base, dir string, logs *lockedBuffer, stop func() error) {
 	t.Helper()
 	dir = t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
@@ -127,7 +127,7 @@ func (a answer) result() (bool, map[string]any, string) {
 func TestEndToEndBinance(t *testing.T) {
 	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Secret: binanceE2ESecret})
 	defer peer.Close()
-	base, dir, logs, stop := startBrokerdEnv(t, binanceConfig(peer), map[string]string{
+	base, dir, logs, stop := startBrokerdSecrets(t, binanceConfig(peer), map[string]string{
 		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
 	})
 	api := client{t: t, base: base, key: e2eKey}
@@ -276,7 +276,8 @@ func TestEndToEndBinance(t *testing.T) {
 }
 
 // The venue's rate limits through brokerd: the order that would break
-// Binance's ORDERS limit fails rate_limited without reaching Binance, and
+// Binance's ORDERS limit is refused at submit (rate_limited with
+// Retry-After) without reaching Binance, and
 // a dropped connection is reconnected under the API without losing an
 // order.
 func TestEndToEndBinanceLimitsAndDrops(t *testing.T) {
@@ -285,7 +286,7 @@ func TestEndToEndBinanceLimitsAndDrops(t *testing.T) {
 		{Type: "ORDERS", Interval: "MINUTE", IntervalNum: 1, Limit: 3},
 	}})
 	defer peer.Close()
-	base, _, logs, _ := startBrokerdEnv(t, binanceConfig(peer), map[string]string{
+	base, _, logs, _ := startBrokerdSecrets(t, binanceConfig(peer), map[string]string{
 		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
 	})
 	api := client{t: t, base: base, key: e2eKey}
@@ -304,9 +305,10 @@ func TestEndToEndBinanceLimitsAndDrops(t *testing.T) {
 	if ok, d, _ := api.submit("place_order", "lim-2", order).result(); !ok || d["client_order_id"] != "lim-2" {
 		t.Fatalf("order after a drop failed")
 	}
+	// Throttled: refused at submit (429 or 503) with Retry-After, nothing queued.
 	held := api.submit("place_order", "lim-3", order)
-	if ok, _, code := held.result(); ok || code != "rate_limited" {
-		t.Fatalf("fourth order in the minute: %v", held.body)
+	if ok, _, code := held.result(); ok || code != "rate_limited" || (held.status != 429 && held.status != 503) || held.header.Get("Retry-After") == "" {
+		t.Fatalf("fourth order in the minute: %d %v", held.status, held.body)
 	}
 	if n := peer.PlaceCount("lim-3"); n != 0 {
 		t.Errorf("the held order reached Binance %d times", n)
@@ -330,5 +332,48 @@ func waitBinanceReady(t *testing.T, base string, logs *lockedBuffer) {
 			t.Fatalf("binance not ready: %v\n%s", h.body, logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An order whose answer and every lookup are lost before its deadline
+// ends outcome_unknown; brokerd's settler asks the driver again afterwards
+// (order.status by the client order id) and records what Binance had on
+// the operation. order.place is sent once.
+func TestEndToEndBinanceSettledAfterTheDeadline(t *testing.T) {
+	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Secret: binanceE2ESecret})
+	defer peer.Close()
+	base, _, logs, _ := startBrokerdSecrets(t, binanceConfig(peer), map[string]string{
+		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
+	})
+	api := client{t: t, base: base, key: e2eKey}
+	waitBinanceReady(t, base, logs)
+	peer.Inject(binancetest.Fault{Method: "order.place", Kind: binancetest.FaultSilent})
+	peer.Inject(binancetest.Fault{Method: "order.status", Kind: binancetest.FaultSilent})
+	lost := api.do("POST", "/api/v1/operations/place_order?wait=20", map[string]any{
+		"terminal": "binance", "client_id": "e2e-unknown-1", "timeout": 2,
+		"params": map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.0"},
+	})
+	id, _ := lost.data()["operation_id"].(string)
+	if lost.body["error_code"] != "outcome_unknown" || id == "" {
+		t.Fatalf("place_order with everything lost: %v", lost.body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := api.do("GET", "/api/v1/operations/"+id+"/status", nil)
+		r, _ := st.data()["result"].(map[string]any)
+		d, _ := r["data"].(map[string]any)
+		if d["settled_at"] != nil {
+			if d["settlement"] != "found" || !strings.Contains(mustJSON(t, d), `"client_order_id":"e2e-unknown-1"`) {
+				t.Fatalf("settled as %v", d)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled: %v\n%s", st.body, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := peer.PlaceCount("e2e-unknown-1"); n != 1 {
+		t.Errorf("order.place sent %d times", n)
 	}
 }

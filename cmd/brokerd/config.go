@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/brokerd/brokerd/server"
 )
 
 // Config is config.toml. Every key is documented in the shipped file.
@@ -20,6 +21,10 @@ type Config struct {
 	Store     StoreConfig      `toml:"store"`
 	Log       LogConfig        `toml:"log"`
 	Terminals []TerminalConfig `toml:"terminals"`
+	// Risk is [risk] (one table, every terminal) or [[risk]] (per
+	// terminal); risk.ParseConfig reads it, strictly.
+	Risk      any              `toml:"risk"`
+	Schedules []ScheduleConfig `toml:"schedules"`
 }
 
 type APIConfig struct {
@@ -33,6 +38,9 @@ type APIConfig struct {
 	CORSOrigins []string    `toml:"cors_origins"`
 	Docs        bool        `toml:"docs"`
 	MetricsAuth bool        `toml:"metrics_auth"`
+	// Hosts are names brokerd is reached by (besides IP addresses and
+	// localhost): with a key, the routes that need none answer only them.
+	Hosts []string `toml:"hosts"`
 }
 
 type KeyConfig struct {
@@ -224,8 +232,14 @@ func (c Config) validate() error {
 		}
 		seen[t.Name] = true
 	}
+	if _, err := c.riskLimits(); err != nil {
+		bad("%v", err)
+	}
+	if _, err := c.scheduleSpecs(); err != nil {
+		bad("%v", err)
+	}
 	noKey := c.API.Key == "" && len(c.API.Keys) == 0
-	if noKey && slices.Contains(c.API.CORSOrigins, "*") {
+	if noKey && server.AllowsAnyOrigin(c.API.CORSOrigins) {
 		bad("api.cors_origins = [\"*\"] without an API key would let any web page trade: set [api] key, or list the origins")
 	}
 	if c.Queue.ResultTTL.Duration <= 0 {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +18,9 @@ func TestShippedConfigLoads(t *testing.T) {
 	if cfg.API.Host != "127.0.0.1" || cfg.API.Port != 7648 {
 		t.Errorf("api = %s:%d, want 127.0.0.1:7648", cfg.API.Host, cfg.API.Port)
 	}
-	if len(cfg.Terminals) != 1 || cfg.Terminals[0].Driver != "sim" {
-		t.Errorf("terminals = %+v, want one sim", cfg.Terminals)
+	// The default terminal is the sim; the paper exchange is beside it.
+	if len(cfg.Terminals) != 2 || cfg.Terminals[0].Driver != "sim" || cfg.Terminals[1].Driver != "paper" {
+		t.Errorf("terminals = %+v, want the sim and the paper exchange", cfg.Terminals)
 	}
 	if cfg.Queue.OperationTimeout.Duration != 30*time.Second || cfg.Queue.ResultTTL.Duration != 3*time.Hour {
 		t.Errorf("queue durations = %v, %v", cfg.Queue.OperationTimeout, cfg.Queue.ResultTTL)
@@ -42,6 +45,14 @@ func TestConfigErrors(t *testing.T) {
 		{"negative max_size", "[queue]\nmax_size = 0\n" + sim, "queue.max_size"},
 		{"zero result_ttl", "[queue]\nresult_ttl = \"0s\"\n" + sim, "queue.result_ttl"},
 		{"any origin without a key", "[api]\ncors_origins = [\"*\"]\n" + sim, "any web page"},
+		// The CORS policy trims spaces and trailing slashes: every spelling
+		// it reads as "*" must be refused too.
+		{"any origin spelled \"* \"", "[api]\ncors_origins = [\"* \"]\n" + sim, "any web page"},
+		{"any origin spelled \" *\"", "[api]\ncors_origins = [\" *\"]\n" + sim, "any web page"},
+		{"any origin spelled \"*/\"", "[api]\ncors_origins = [\"*/\"]\n" + sim, "any web page"},
+		{"any origin spelled \"*//\"", "[api]\ncors_origins = [\"*//\"]\n" + sim, "any web page"},
+		{"any origin spelled with tabs", "[api]\ncors_origins = [\"\\t*/ \\n\"]\n" + sim, "any web page"},
+		{"any origin after a listed one", "[api]\ncors_origins = [\"https://desk.example\", \" */\"]\n" + sim, "any web page"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,5 +94,73 @@ func TestIsLoopback(t *testing.T) {
 		if got := isLoopback(host); got != want {
 			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+// TestEmbeddedConfigIsTheShippedOne: brokerd without a config file runs on
+// exactly the config.toml the repository ships and documents.
+func TestEmbeddedConfigIsTheShippedOne(t *testing.T) {
+	shipped, err := os.ReadFile("../../config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(shipped) != string(defaultConfigTOML) {
+		t.Fatal("cmd/brokerd/default_config.toml differs from config.toml: copy config.toml over it")
+	}
+}
+
+func TestNoConfigFileRunsTheEmbeddedDefault(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.toml")
+	if err := os.WriteFile(empty, []byte("# nothing here yet\n\n   \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		path     string
+		explicit bool
+		source   string // what the first log line says; "" for an error
+	}{
+		{"no ./config.toml", filepath.Join(dir, "config.toml"), false, "embedded default (no "},
+		{"an empty config", empty, false, "embedded default (" + empty + " is empty)"},
+		{"an empty config named by -config", empty, true, "embedded default (" + empty + " is empty)"},
+		{"a missing file named by -config", filepath.Join(dir, "typo.toml"), true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, source, err := loadConfigOrDefault(tt.path, tt.explicit, func(string) string { return "" })
+			if tt.source == "" {
+				if err == nil {
+					t.Fatalf("a missing -config file was not an error (source %q)", source)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(source, tt.source) {
+				t.Errorf("source %q, want %q…", source, tt.source)
+			}
+			if cfg.API.Host != "127.0.0.1" || cfg.API.Port != 7648 || len(cfg.Terminals) != 1 || cfg.Terminals[0].Driver != "sim" {
+				t.Errorf("not the default: %+v", cfg)
+			}
+		})
+	}
+}
+
+// TestFirstLogLineSaysTheEmbeddedDefault: run without a config file says
+// so in its very first log line.
+func TestFirstLogLineSaysTheEmbeddedDefault(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	// A cancelled ctx: run stops right after its first steps (the journal
+	// refuses a done ctx); the first log line is written before them.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var logs lockedBuffer
+	_ = run(ctx, nil, func(string) string { return "" }, io.Discard, &logs)
+	first, _, _ := strings.Cut(logs.String(), "\n")
+	if !strings.Contains(first, "embedded default") {
+		t.Errorf("first log line %q does not say the embedded default is used", first)
 	}
 }

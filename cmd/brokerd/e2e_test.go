@@ -73,6 +73,13 @@ func startBrokerd(t *testing.T) (base string, logs *lockedBuffer, stop func() er
 // startBrokerdWith is startBrokerd with the config that config(dir) gives.
 func startBrokerdWith(t *testing.T, config func(dir string) string) (base string, logs *lockedBuffer, stop func() error) {
 	t.Helper()
+	return startBrokerdEnv(t, config, func(string) string { return "" })
+}
+
+// startBrokerdEnv is startBrokerdWith with an environment (for the *_env
+// secrets of drivers).
+func startBrokerdEnv(t *testing.T, config func(dir string) string, getenv func(string) string) (base string, logs *lockedBuffer, stop func() error) {
+	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(config(dir)), 0o600); err != nil {
@@ -83,7 +90,7 @@ func startBrokerdWith(t *testing.T, config func(dir string) string) (base string
 	logs = &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-config", cfgPath}, func(string) string { return "" }, stdoutW, logs)
+		err := run(ctx, []string{"-config", cfgPath}, getenv, stdoutW, logs)
 		stdoutW.Close()
 		done <- err
 	}()

@@ -58,6 +58,9 @@ func TestReadmeTour(t *testing.T) {
 		`"message":"operation cancelled"`, // the queued sell, cancelled
 		`"queued_count":0`,
 		`"cancelled_count":1`,
+		`"client_order_id":"tour-order-1"`, // the paper order, by its key…
+		`"status":"FILLED"`,                // …filled at the quote
+		`"quantity":"0.01"`,                // …with exact decimals as strings
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the tour's output lacks %s\n%s", want, out)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -17,7 +18,10 @@ import (
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/risk"
+	"github.com/brokerd/brokerd/schedule"
 	"github.com/brokerd/brokerd/server"
+	"github.com/brokerd/brokerd/settle"
 	"github.com/brokerd/brokerd/store"
 )
 
@@ -33,7 +37,7 @@ const (
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("brokerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "config.toml", "path of the configuration file")
+	configPath := fs.String("config", defaultConfigPath, "path of the configuration file (without one, brokerd runs on its embedded default)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,12 +50,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 
-	cfg, err := loadConfig(*configPath, getenv)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg, source, err := loadConfigOrDefault(*configPath, explicit, getenv)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	log.Info("starting brokerd", "version", version(), "config", *configPath)
+	log.Info("starting brokerd", "version", version(), "config", source)
 
 	st, err := store.Open(ctx, cfg.Store.Path, store.Options{})
 	if err != nil {
@@ -80,18 +86,60 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 
 	registry := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
+	settler := settle.New(settle.Config{}, terminals, log.With("component", "settle"), nil)
+	limits, err := cfg.riskLimits()
+	if err != nil {
+		return err
+	}
+	checker, err := risk.New(risk.Config{Limits: limits, Terminals: riskTerminals(terminals),
+		Prices: newTerminalPrices(terminals), Journal: riskJournal{st}})
+	if err != nil {
+		return err
+	}
+	// The day counters and halts from the journal, before anything is
+	// submitted or recovered.
+	if err := checker.Load(ctx); err != nil {
+		return err
+	}
+	if err := metrics.Register(checker.Collector()); err != nil {
+		return err
+	}
+	specs, err := cfg.scheduleSpecs()
+	if err != nil {
+		return err
+	}
+	if err := checkSchedules(specs, registry, terminals); err != nil {
+		return err
+	}
 	q, err := queue.New(queue.Config{
 		MaxSize:        cfg.Queue.MaxSize,
 		DefaultTimeout: cfg.Queue.OperationTimeout.Duration,
 		ResultTTL:      cfg.Queue.ResultTTL.Duration,
 		ResumeMaxAge:   resumeMaxAge(cfg.Queue.ResumeMaxAge.Duration),
 	}, lanes(registry, terminals), queue.Deps{
-		Clock:    queue.RealClock{},
-		Store:    st,
-		Observer: queue.Observers{metrics, events},
-		Logger:   log.With("component", "queue"),
+		Clock:     queue.RealClock{},
+		Store:     st,
+		Observer:  queue.Observers{metrics, events, checker, settler},
+		Logger:    log.With("component", "queue"),
+		Admission: checker,
 	})
 	if err != nil {
+		return err
+	}
+	checker.Attach(q)
+	schedLog := log.With("component", "schedule")
+	scheduler, err := schedule.New(specs, schedule.Deps{
+		Clock:     queue.RealClock{},
+		Submitter: firings{registry: registry, queue: q, terminals: terminals},
+		Journal:   st,
+		OnError: func(name string, slot time.Time, err error) {
+			schedLog.Error("a scheduled operation could not be submitted", "schedule", name, "slot", slot, "err", err)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := scheduler.Load(ctx); err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{
@@ -104,14 +152,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Without a key only loopback is served (config refuses other
 		// hosts), so only loopback names may be asked for.
 		LoopbackHostsOnly: cfg.API.Key == "" && len(cfg.API.Keys) == 0,
+		Hosts:             knownHosts(cfg.API),
 	}, server.Deps{
 		Queue:      q,
 		Operations: registry,
 		Terminals:  terminals,
-		History:    history{st},
+		History:    st,
+		Journal:    st,
 		Metrics:    metrics,
 		Events:     events,
 		Logger:     log.With("component", "http"),
+		Risk:       checker,
+		Schedules:  scheduler,
 	})
 	if err != nil {
 		return err
@@ -133,6 +185,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("recovered the journal", "resumed", rec.Resumed, "expired", rec.Expired,
 			"interrupted", rec.Interrupted, "cancelled", rec.Cancelled)
 	}
+	// A halt outlives a restart: the orders the journal gave back to a
+	// halted terminal are cancelled before anything runs.
+	halted, err := checker.Enforce(ctx)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("enforce the risk halts: %w", err)
+	}
+	for _, r := range halted {
+		log.Warn("terminal is halted by the kill switch, as it was left: new orders are refused until POST /api/v1/risk/resume",
+			"terminal", r.Terminal, "cancelled_queued_orders", len(r.Cancelled))
+	}
+	unsettled, err := unsettledOrders(ctx, st)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	q.Start()
 
 	httpServer := &http.Server{
@@ -149,9 +217,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var background sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	background.Go(func() { srv.Run(bgCtx) })
+	background.Go(func() { settler.Run(bgCtx, q, unsettled) })
+	background.Go(func() { scheduler.Run(bgCtx) })
 	if cfg.Store.KeepDays > 0 {
 		background.Go(func() { prune(bgCtx, st, cfg.Store.KeepDays, log) })
 	}
+	background.Go(func() { blockOnDamage(bgCtx, st, q, log) })
 
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
@@ -190,14 +261,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // lanes gives each terminal a lane whose executor runs the operation's
-// plugin on it.
+// plugin on it: with the params validated at submit (Operation.Prepared),
+// or, for an operation recovered from the journal, with its journaled
+// params validated again.
 func lanes(registry *plugins.Registry, terminals []automation.Terminal) []queue.Lane {
 	out := make([]queue.Lane, 0, len(terminals))
 	for _, t := range terminals {
 		out = append(out, queue.Lane{
 			Terminal: t.Name(),
 			Execute: func(ctx context.Context, op queue.Operation) (queue.Result, error) {
-				res, err := registry.ExecuteWith(ctx, t, op.Name, op.Params, plugins.ExecOptions{ClientOrderID: op.IdempotencyKey, OperationID: op.ID})
+				opts := plugins.ExecOptions{ClientOrderID: op.IdempotencyKey, OperationID: op.ID}
+				var res plugins.Result
+				var err error
+				p, known := registry.Lookup(op.Name)
+				if params, prepared := op.Prepared.(plugins.Params); prepared && known {
+					res, err = registry.Run(ctx, t, p, params, opts)
+				} else {
+					res, err = registry.ExecuteWith(ctx, t, op.Name, op.Params, opts)
+				}
 				if res.Data == nil {
 					return queue.Result{Message: res.Message}, err
 				}
@@ -222,6 +303,16 @@ func resumeMaxAge(d time.Duration) time.Duration {
 	return d
 }
 
+// knownHosts are the names brokerd is reached by: [api] hosts, and the
+// listen host when it is a name.
+func knownHosts(c APIConfig) []string {
+	hosts := slices.Clone(c.Hosts)
+	if c.Host != "" && net.ParseIP(c.Host) == nil {
+		hosts = append(hosts, c.Host)
+	}
+	return hosts
+}
+
 // apiKeys maps [api] key and [[api.keys]] onto the server's keys.
 func apiKeys(c APIConfig) []server.APIKey {
 	var keys []server.APIKey
@@ -242,11 +333,43 @@ func apiKeys(c APIConfig) []server.APIKey {
 	return keys
 }
 
-// history adapts the journal to the server's History.
-type history struct{ st *store.Store }
+// unsettledOrders are the journal's orders of the last day whose outcome is
+// not known (outcome_unknown, or interrupted by a crash) and that no look
+// at the venue has settled yet: the settler asks the venue for each.
+func unsettledOrders(ctx context.Context, st *store.Store) ([]queue.Operation, error) {
+	var out []queue.Operation
+	for _, name := range []string{automation.OpPlaceOrder, automation.OpClosePosition} {
+		for offset := 0; ; offset += 1000 {
+			ops, total, err := st.History(ctx, queue.HistoryFilter{
+				Status: queue.StatusFailed, Name: name, Since: time.Now().Add(-24 * time.Hour), Limit: 1000, Offset: offset,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("find the orders to settle: %w", err)
+			}
+			for _, op := range ops {
+				if settle.Unsettled(op) {
+					out = append(out, op)
+				}
+			}
+			if offset+len(ops) >= total || len(ops) == 0 {
+				break
+			}
+		}
+	}
+	return out, nil
+}
 
-func (h history) History(ctx context.Context, f queue.HistoryFilter) ([]queue.Operation, int, error) {
-	return h.st.History(ctx, store.HistoryFilter(f))
+// blockOnDamage blocks every lane as soon as the journal is found damaged
+// (a malformed page, a removed WAL): an operation it cannot record must not
+// run, not even one queued before. It ends with ctx.
+func blockOnDamage(ctx context.Context, st *store.Store, q *queue.Queue, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+	case <-st.Damaged():
+		err := st.Health()
+		log.Error("the journal is damaged: every lane is blocked and no submit is acknowledged", "err", err)
+		q.Block(err.Error())
+	}
 }
 
 // prune deletes finished operations older than keepDays, once an hour.

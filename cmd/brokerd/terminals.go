@@ -15,14 +15,24 @@ import (
 
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/automation/binance"
+	"github.com/brokerd/brokerd/automation/ctpbee"
+	"github.com/brokerd/brokerd/automation/easyths"
+	"github.com/brokerd/brokerd/automation/easytrader"
+	"github.com/brokerd/brokerd/automation/gateway"
+	"github.com/brokerd/brokerd/automation/paper"
 	"github.com/brokerd/brokerd/automation/sim"
 )
 
 // openers is the table of drivers this build knows: a driver is one
 // package under automation/ and one line here.
 var openers = map[string]automation.Opener{
-	"binance": binance.Open,
-	"sim":     sim.Open,
+	"sim":        sim.Open,
+	"paper":      paper.Open,
+	"easytrader": easytrader.Open,
+	"easyths":    easyths.Open,
+	"binance":    binance.Open,
+	"gateway":    gateway.Open,
+	"ctpbee":     ctpbee.Open,
 }
 
 // driverNames lists the known drivers, sorted, for error messages.
