@@ -69,7 +69,10 @@ func TestRetries(t *testing.T) {
 			1, "internal", nil},
 		{"a submit without a key is never retried",
 			[]func(http.ResponseWriter){answer(503, "1", queueFull), answer(200, "", okSubmit)},
-			func(ctx context.Context, c *Client) error { _, err := c.Submit(ctx, "buy", nil, SubmitOptions{}); return err },
+			func(ctx context.Context, c *Client) error {
+				_, err := c.Submit(ctx, "buy", nil, SubmitOptions{})
+				return err
+			},
 			1, "queue_full", nil},
 		{"a submit with a key is retried",
 			[]func(http.ResponseWriter){answer(503, "1", queueFull), answer(200, "", okSubmit)},
