@@ -99,7 +99,9 @@ func lex(s string) ([]token, error) {
 }
 
 func isIdentStart(c rune) bool { return c == '_' || c == ':' || unicode.IsLetter(c) }
-func isIdentPart(c rune) bool  { return c == '_' || c == ':' || unicode.IsLetter(c) || unicode.IsDigit(c) }
+func isIdentPart(c rune) bool {
+	return c == '_' || c == ':' || unicode.IsLetter(c) || unicode.IsDigit(c)
+}
 
 var functions = map[string]bool{
 	"rate": true, "irate": true, "increase": true, "delta": true, "idelta": true, "deriv": true,
