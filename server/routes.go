@@ -51,6 +51,10 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/sim/quote", read, s.getQuote)
 	api.POST("/sim/quote", admin, s.setQuote)
 
+	// MCP for LLM agents (mcp.go): the key is checked there, each tool
+	// checks its scope.
+	r.Any("/mcp", s.rateLimit, s.mcpHandler())
+
 	if s.cfg.MetricsAuth {
 		r.GET("/metrics", s.rateLimit, read, s.metricsHandler())
 	} else {
