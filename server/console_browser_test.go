@@ -266,7 +266,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Navigate(b.URL+"/console/#op/"+buyID),
 		chromedp.WaitVisible(chromedp.CSS(`#page-op #story dl`)),
 		chromedp.WaitVisible(chromedp.CSS(`#story .s-success`)),
-		chromedp.Steps(func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) { _, err := chromedp.Poll[bool](`document.querySelector("#story").textContent.includes("stock_code")`)(ctx, t); return chromedp.Void{}, err }),
+		chromedp.Steps(func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Poll[bool](`document.querySelector("#story").textContent.includes("stock_code")`)(ctx, t)
+			return chromedp.Void{}, err
+		}),
 		into(&story, chromedp.Text(chromedp.CSS("#story"))),
 	)
 	for _, want := range []string{"buy", "600000", "waited", "ran", "成功提交"} {
