@@ -207,6 +207,17 @@ func TestConsoleInABrowser(t *testing.T) {
 		run(t, ctx, "event "+status, chromedp.WaitVisible(chromedp.CSS(`#events li[data-op="`+buyID+`"][data-status="`+status+`"]`)))
 	}
 	run(t, ctx, "the live queue shows it", chromedp.WaitVisible(chromedp.CSS(`#queue tr[data-op="`+buyID+`"][data-status="success"]`)))
+	var successes int
+	var resultText string
+	run(t, ctx, "each event once",
+		into(&successes, chromedp.Evaluate[int](`document.querySelectorAll('#events li[data-op="`+buyID+`"][data-status="success"]').length`)),
+		into(&resultText, chromedp.Text(chromedp.CSS("#submit-result"))))
+	if successes != 1 {
+		t.Errorf("the success event is shown %d times", successes)
+	}
+	if strings.Contains(resultText, "null") || !strings.Contains(resultText, buyID) {
+		t.Errorf("the submit's result reads %q", resultText)
+	}
 	screenshot(t, ctx, shots, "1-buy-success")
 
 	// A bad request is shown at its fields, from the 422's data.
@@ -295,6 +306,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#account-load")),
 		chromedp.WaitVisible(chromedp.CSS("#account-holdings table")),
 		chromedp.WaitVisible(chromedp.CSS("#account-funds dl")),
+		chromedp.WaitVisible(chromedp.CSS("#account-orders table")),
 		into(&holdings, chromedp.Text(chromedp.CSS("#account-holdings"))),
 	)
 	if !strings.Contains(holdings, "600000") || !strings.Contains(holdings, "1100") {

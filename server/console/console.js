@@ -328,8 +328,11 @@ function refreshSoon() {
   refreshTimer = setTimeout(() => { loadTerminals(); loadHealth(); }, 200);
 }
 
+// restartEvents reopens an open stream with a new key; the first stream
+// is opened by start.
 function restartEvents() {
-  if (stream) stream.abort();
+  if (!stream) return;
+  stream.abort();
   followEvents();
 }
 
@@ -540,11 +543,11 @@ function renderSubmitResult(op, duplicate) {
   const box = $("#submit-result");
   box.hidden = false;
   box.dataset.op = op.operation_id;
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("div", {}, el("strong", { text: op.name }), " ", opLink(op.operation_id, op.operation_id), " ", badge(op.status),
       duplicate ? el("span", { class: "muted", text: " (duplicate: this key was used before)" }) : null),
     op.error ? el("p", { class: "error", text: (op.error_code ? op.error_code + ": " : "") + op.error }) : null,
-    op.result && op.result.message ? el("p", { class: "muted", text: op.result.message }) : null);
+    op.result && op.result.message ? el("p", { class: "muted", text: op.result.message }) : null].filter(Boolean));
 }
 
 // --- one operation's story --------------------------------------------------
@@ -592,7 +595,7 @@ async function renderStory(op) {
   const result = op.result
     ? el("div", {}, el("h3", { text: "Result" }), op.result.message ? el("p", { text: op.result.message }) : null, renderData(op.result.data))
     : null;
-  $("#story").replaceChildren(dl, el("h3", { text: "Parameters" }), paramsBox, result);
+  $("#story").replaceChildren(...[dl, el("h3", { text: "Parameters" }), paramsBox, result].filter(Boolean));
   const params = await paramsOf(op);
   paramsBox.replaceChildren(params ? renderData(params) : el("p", { class: "muted", text: "(not in the journal)" }));
 }
