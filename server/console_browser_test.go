@@ -343,3 +343,30 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", shots)
 }
+
+// Without keys (loopback only) the console asks for nothing.
+func TestConsoleWithoutKey(t *testing.T) {
+	ctx, reqs := browser(t)
+	b := brokerdtest.Start(t, brokerdtest.Options{})
+	var dialogOpen bool
+	run(t, ctx, "open the console",
+		chromedp.Navigate(b.URL+"/console/"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#stream.s-live`)),
+		into(&dialogOpen, chromedp.Evaluate[bool](`document.querySelector("#key-dialog").open`)),
+		// A query through the form: choose it as a person would.
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("#op-select"); s.value = "funds_query"; s.dispatchEvent(new Event("change")); })()`),
+		chromedp.Click(chromedp.CSS("#submit-button")),
+		chromedp.WaitVisible(chromedp.CSS("#submit-result .status.s-success")),
+	)
+	if dialogOpen {
+		t.Error("the console asked for a key that brokerd does not need")
+	}
+	reqs.each(func(url, auth string) {
+		if url == "exception" {
+			t.Errorf("JavaScript exception: %s", auth)
+		} else if auth != "" {
+			t.Errorf("%s sent an Authorization header without a key", url)
+		}
+	})
+}

@@ -36,7 +36,6 @@ func connectMCP(t *testing.T, ctx context.Context, base, key string) (*mcp.Clien
 	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:             base + "/mcp",
 		HTTPClient:           &http.Client{Transport: bearer{key: key, next: http.DefaultTransport}},
-		DisableStandaloneSSE: true,
 		MaxRetries:           -1,
 	}, nil)
 	if err == nil {
