@@ -34,9 +34,9 @@ func connectMCP(t *testing.T, ctx context.Context, base, key string) (*mcp.Clien
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "brokerd-test", Version: "1"}, nil)
 	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{
-		Endpoint:             base + "/mcp",
-		HTTPClient:           &http.Client{Transport: bearer{key: key, next: http.DefaultTransport}},
-		MaxRetries:           -1,
+		Endpoint:   base + "/mcp",
+		HTTPClient: &http.Client{Transport: bearer{key: key, next: http.DefaultTransport}},
+		MaxRetries: -1,
 	}, nil)
 	if err == nil {
 		t.Cleanup(func() { cs.Close() })
