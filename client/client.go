@@ -150,7 +150,7 @@ func (c *Client) once(ctx context.Context, cl call, body []byte) (reply, time.Du
 		if ctx.Err() != nil {
 			return reply{}, 0, context.Cause(ctx)
 		}
-		return reply{}, 0, &unreachableError{url: c.base.Host, err: err}
+		return reply{}, 0, &unreachableError{url: c.base.Host, err: err, maybeSent: !cl.safe && !notSent(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -158,7 +158,7 @@ func (c *Client) once(ctx context.Context, cl call, body []byte) (reply, time.Du
 		if ctx.Err() != nil {
 			return reply{}, 0, context.Cause(ctx)
 		}
-		return reply{}, 0, &unreachableError{url: c.base.Host, err: err}
+		return reply{}, 0, &unreachableError{url: c.base.Host, err: err, maybeSent: !cl.safe}
 	}
 	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"))
 	var env envelope

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 )
 
 // Error is a request brokerd refused or could not carry out: its
@@ -60,10 +61,23 @@ var ErrUnreachable = errors.New("brokerd is unreachable")
 type unreachableError struct {
 	url string
 	err error
+	// maybeSent: the connection broke after a request that acts (a submit
+	// without a key, a cancel, a pause) may have reached brokerd.
+	maybeSent bool
 }
 
 func (e *unreachableError) Error() string {
+	if e.maybeSent {
+		return fmt.Sprintf("brokerd at %s did not answer: %v; the request may have reached it: look (status, history) before sending it again, or send it with an idempotency key", e.url, e.err)
+	}
 	return fmt.Sprintf("brokerd at %s is unreachable: %v", e.url, e.err)
+}
+
+// notSent reports whether err proves the request never left: the
+// connection could not be made.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }

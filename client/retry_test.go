@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,5 +119,31 @@ func TestNotAnEnvelope(t *testing.T) {
 	_, err := c.Stats(context.Background())
 	if e, ok := err.(*Error); !ok || e.Status != 502 || e.Code != "bad_answer" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLostAnswerWarns(t *testing.T) {
+	// A server that hangs up on every request after reading it.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			t.Error("no hijacker")
+			return
+		}
+		conn, _, _ := hj.Hijack()
+		conn.Close()
+	}))
+	defer srv.Close()
+	c, err := New(srv.URL, WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Submit(context.Background(), "buy", nil, SubmitOptions{})
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "may have reached it") {
+		t.Fatalf("a lost answer to a submit: %v", err)
+	}
+	_, err = c.Stats(context.Background())
+	if !errors.Is(err, ErrUnreachable) || strings.Contains(err.Error(), "may have reached it") {
+		t.Fatalf("a lost answer to a query: %v", err)
 	}
 }
