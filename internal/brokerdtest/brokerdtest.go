@@ -74,7 +74,7 @@ func Start(t testing.TB, opts Options) *Brokerd {
 		t.Cleanup(func() { _ = term.Close() })
 		terminals = append(terminals, term)
 	}
-	registry := plugins.NewRegistry()
+	registry := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
 	q, err := queue.New(queue.Config{}, lanes(registry, terminals), queue.Deps{
 		Clock: queue.RealClock{}, Store: st, Observer: queue.Observers{metrics, events},
 	})
