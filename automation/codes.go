@@ -34,6 +34,7 @@ const (
 	CodeBadRequest         Code = "bad_request"         // 400: the body is not JSON
 	CodeTooLarge           Code = "too_large"           // 413
 	CodeMethodNotAllowed   Code = "method_not_allowed"  // 405
+	CodeRiskLimit          Code = "risk_limit"          // 422: a risk rule refused the order; data names the rule
 )
 
 // Codes lists every code, for the test that maps each to its HTTP status.
@@ -42,4 +43,5 @@ var Codes = []Code{
 	CodeCancelled, CodeRateLimited, CodeUnsupported, CodeInternal,
 	CodeInvalidParams, CodeUnknownOperation, CodeNotFound, CodeConflict, CodeQueueFull, CodeUnavailable,
 	CodeJournalUnavailable, CodeUnauthorized, CodeForbidden, CodeBadRequest, CodeTooLarge, CodeMethodNotAllowed,
+	CodeRiskLimit,
 }

@@ -30,7 +30,7 @@ const (
 )
 
 // CodeRiskLimit is the error code of a refusal.
-const CodeRiskLimit = "risk_limit"
+const CodeRiskLimit = string(automation.CodeRiskLimit)
 
 // Refusal is an order the limits stopped: the rule, its limit and the value
 // that broke it.

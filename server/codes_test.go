@@ -34,6 +34,7 @@ func TestEveryCodeHasItsStatus(t *testing.T) {
 		automation.CodeOutcomeUnknown:     http.StatusBadGateway,
 		automation.CodeExpired:            http.StatusGone,
 		automation.CodeInternal:           http.StatusInternalServerError,
+		automation.CodeRiskLimit:          http.StatusUnprocessableEntity,
 	}
 	if len(want) != len(automation.Codes) {
 		t.Fatalf("%d codes pinned, automation defines %d", len(want), len(automation.Codes))

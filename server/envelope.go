@@ -75,6 +75,7 @@ var codeStatus = map[string]int{
 	codeMethodNotAllowed:   http.StatusMethodNotAllowed,
 	codeNotConnected:       http.StatusBadGateway,
 	codeInternal:           http.StatusInternalServerError,
+	codeRiskLimit:          http.StatusUnprocessableEntity,
 
 	string(automation.CodeRejected):       http.StatusUnprocessableEntity,
 	string(automation.CodeOutcomeUnknown): http.StatusBadGateway,

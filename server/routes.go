@@ -59,6 +59,15 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/sim/quote", read, s.getQuote)
 	api.POST("/sim/quote", admin, s.setQuote)
 
+	// The web console (console.go): static files, not rate limited (a
+	// browser fetches them at once); its API calls are.
+	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusFound, "/console/") })
+	r.GET("/console/*file", consoleHandler())
+
+	// MCP for LLM agents (mcp.go): the key is checked there, each tool
+	// checks its scope.
+	r.Any("/mcp", s.rateLimit, s.mcpHandler())
+
 	if s.cfg.MetricsAuth {
 		r.GET("/metrics", s.rateLimit, read, s.metricsHandler())
 	} else {

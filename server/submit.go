@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/brokerd/brokerd/automation"
-	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
-	"github.com/brokerd/brokerd/risk"
 )
 
 // submit queues an operation.
@@ -70,68 +66,17 @@ func (s *Server) submit(c *gin.Context) {
 	if fe != nil {
 		errs = append(errs, *fe)
 	}
-	terminal := body.terminal
-	if terminal == "" {
-		terminal = s.order[0]
-	} else if _, ok := s.terminals[terminal]; !ok {
-		errs = append(errs, s.unknownTerminal(terminal))
-	}
-	var params plugins.Params
-	if !slices.ContainsFunc(errs, func(e fieldError) bool { return e.Field == "body" || e.Field == "params" }) {
-		var paramErrs []plugins.FieldError
-		params, paramErrs = plugin.ValidateFor(body.params, s.terminals[terminal])
-		for _, pe := range paramErrs {
-			errs = append(errs, fieldError{Field: paramField(pe.Field), Reason: pe.Reason})
-		}
-	}
-	if len(errs) > 0 {
-		s.invalid(c, errs)
-		return
-	}
 	notBefore, fe := notBeforeOf(body, s.now())
 	if fe != nil {
-		s.invalid(c, []fieldError{*fe})
-		return
+		errs = append(errs, *fe)
 	}
-	t := s.terminals[terminal]
-	if !plugin.Supports(t) {
-		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) does not support %s: choose another terminal with \"terminal\"; GET /api/v1/operations/ lists which support it",
-			terminal, t.Driver(), name), nil)
-		return
-	}
-
-	// A terminal holding back for its venue's rate limits takes nothing
-	// it would have to fail: the script retries after the window.
-	if th, ok := t.(automation.Throttler); ok {
-		if after, throttled := th.Throttled(); throttled {
-			s.failRetry(c, codeRateLimited, fmt.Sprintf("terminal %q is holding back for its venue's rate limits: retry after %s", terminal, after.Round(time.Second)), max(after, time.Second))
-			return
-		}
-	}
-
-	// Once asked, the submit completes even if the client leaves: a
-	// journal write cut short could leave a record that runs after a
-	// restart although the client never heard of it.
-	sub, err := s.q.Submit(context.WithoutCancel(c.Request.Context()), queue.Request{
-		Name:           name,
-		Terminal:       terminal,
-		Params:         params.JSON(),
-		Priority:       body.priority,
-		Timeout:        body.timeout,
-		ExpireAfter:    body.expireAfter,
-		NotBefore:      notBefore,
-		SideEffect:     plugin.SideEffect,
-		IdempotencyKey: key,
-		Prepared:       params,
+	sub, refused := s.submitOperation(c.Request.Context(), submission{
+		name: name, plugin: plugin, params: body.params, terminal: body.terminal, priority: body.priority,
+		timeout: body.timeout, expireAfter: body.expireAfter, notBefore: notBefore, key: key, errs: errs,
 	})
-	if err != nil {
-		s.submitFailed(c, sub, err)
+	if refused != nil {
+		s.refuse(c, refused)
 		return
-	}
-	if sub.Duplicate {
-		s.metrics.replays.WithLabelValues(terminal).Inc()
-	} else {
-		s.metrics.submitted.WithLabelValues(name, terminal).Inc()
 	}
 	if waitGiven && wait > 0 {
 		s.awaitSubmitted(c, sub, wait)
@@ -149,28 +94,7 @@ func (s *Server) submit(c *gin.Context) {
 
 // submitFailed answers a submit the queue refused.
 func (s *Server) submitFailed(c *gin.Context, sub queue.Submitted, err error) {
-	var refusal *risk.Refusal
-	switch {
-	case errors.As(err, &refusal):
-		s.riskRefused(c, refusal, sub.Operation.ID)
-	case errors.Is(err, queue.ErrKeyConflict):
-		s.fail(c, codeConflict, "this idempotency key was already used with a different payload (operation "+
-			sub.Operation.ID+"): use a new key for a new operation", map[string]any{
-			"operation_id": sub.Operation.ID, "status": sub.Operation.Status,
-		})
-	case errors.Is(err, queue.ErrQueueFull):
-		s.failRetry(c, codeQueueFull, "the terminal's queue is full: retry later", time.Second)
-	case errors.Is(err, queue.ErrClosed):
-		s.failRetry(c, codeUnavailable, "brokerd is shutting down and takes no new operations: retry after it restarts", 5*time.Second)
-	case errors.Is(err, queue.ErrUnknownTerminal):
-		s.invalid(c, []fieldError{{Field: "terminal", Reason: err.Error()}})
-	case errors.Is(err, queue.ErrInvalidPriority):
-		s.invalid(c, []fieldError{{Field: "priority", Reason: err.Error()}})
-	case errors.Is(err, queue.ErrJournal):
-		s.journalUnavailable(c, "submit", "nothing was queued", err)
-	default:
-		s.internal(c, "submit", err)
-	}
+	s.refuse(c, queueRefusal(sub, err))
 }
 
 // awaitSubmitted answers a submit with ?wait=: with the result when the

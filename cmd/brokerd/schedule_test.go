@@ -98,7 +98,7 @@ func startOnClock(t *testing.T, clock *stepClock, journal string, spec schedule.
 		t.Fatal(err)
 	}
 	terminals := []automation.Terminal{term}
-	registry := plugins.NewRegistry()
+	registry := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
 	checker, err := risk.New(risk.Config{Terminals: riskTerminals(terminals), Journal: riskJournal{st}, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
