@@ -15,6 +15,7 @@ const (
 	CodeInterrupted    Code = "interrupted"     // brokerd stopped before or while the action ran; never re-run
 	CodeExpired        Code = "expired"         // not started before expire_after
 	CodeCancelled      Code = "cancelled"       // cancelled by a client while queued
+	CodeHalted         Code = "halted"          // cancelled while queued by the kill switch (POST /risk/halt)
 	CodeRateLimited    Code = "rate_limited"    // held back for the venue's rate limits; nothing was sent
 	CodeUnsupported    Code = "unsupported"     // the terminal cannot do this
 	CodeInternal       Code = "internal"        // anything else (a panic, an error without a code)
@@ -40,7 +41,7 @@ const (
 // Codes lists every code, for the test that maps each to its HTTP status.
 var Codes = []Code{
 	CodeNotConnected, CodeRejected, CodeTimeout, CodeOutcomeUnknown, CodeInterrupted, CodeExpired,
-	CodeCancelled, CodeRateLimited, CodeUnsupported, CodeInternal,
+	CodeCancelled, CodeHalted, CodeRateLimited, CodeUnsupported, CodeInternal,
 	CodeInvalidParams, CodeUnknownOperation, CodeNotFound, CodeConflict, CodeQueueFull, CodeUnavailable,
 	CodeJournalUnavailable, CodeUnauthorized, CodeForbidden, CodeBadRequest, CodeTooLarge, CodeMethodNotAllowed,
 	CodeRiskLimit,

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/brokerd/brokerd/automation"
+
 	"github.com/brokerd/brokerd/queue"
 )
 
 // CodeHalted is the error code of the queued orders a halt cancels.
-const CodeHalted = "halted"
+const CodeHalted = string(automation.CodeHalted)
 
 // Canceller cancels a terminal's queued operations (*queue.Queue).
 type Canceller interface {

@@ -19,6 +19,7 @@ func TestEveryCodeHasItsStatus(t *testing.T) {
 		automation.CodeUnknownOperation:   http.StatusNotFound,
 		automation.CodeConflict:           http.StatusConflict,
 		automation.CodeCancelled:          http.StatusConflict,
+		automation.CodeHalted:             http.StatusConflict,
 		automation.CodeQueueFull:          http.StatusServiceUnavailable,
 		automation.CodeUnavailable:        http.StatusServiceUnavailable,
 		automation.CodeJournalUnavailable: http.StatusServiceUnavailable,

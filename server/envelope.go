@@ -82,6 +82,7 @@ var codeStatus = map[string]int{
 	string(automation.CodeInterrupted):    http.StatusServiceUnavailable,
 	string(automation.CodeExpired):        http.StatusGone,
 	string(automation.CodeCancelled):      http.StatusConflict,
+	string(automation.CodeHalted):         http.StatusConflict,
 }
 
 // timeFormat is RFC 3339 with microseconds and a numeric offset (never

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 	"time"
 
@@ -38,12 +37,6 @@ type Schedules interface {
 
 // codeRiskLimit is a submit the risk limits or the kill switch refused.
 const codeRiskLimit = risk.CodeRiskLimit
-
-func init() {
-	// Kept beside the risk routes so that envelope.go's table stays as it
-	// is; a refusal by the limits is about the request, like a bad field.
-	codeStatus[codeRiskLimit] = http.StatusUnprocessableEntity
-}
 
 // Register adds a collector (the risk metrics) to the metrics' registry.
 func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register(c) }

@@ -141,7 +141,7 @@ func TestNoConfigFileRunsTheEmbeddedDefault(t *testing.T) {
 			if !strings.HasPrefix(source, tt.source) {
 				t.Errorf("source %q, want %q…", source, tt.source)
 			}
-			if cfg.API.Host != "127.0.0.1" || cfg.API.Port != 7648 || len(cfg.Terminals) != 1 || cfg.Terminals[0].Driver != "sim" {
+			if cfg.API.Host != "127.0.0.1" || cfg.API.Port != 7648 || len(cfg.Terminals) != 2 || cfg.Terminals[0].Driver != "sim" || cfg.Terminals[1].Driver != "paper" {
 				t.Errorf("not the default: %+v", cfg)
 			}
 		})
