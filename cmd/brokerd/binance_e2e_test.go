@@ -207,7 +207,7 @@ func TestEndToEndBinance(t *testing.T) {
 	if ok, _, code := absent.result(); ok || code != "rejected" {
 		t.Fatalf("place_order never taken: %v", absent.body)
 	}
-	for _, cid := range []string{"e2e-limit-1", "e2e-lost-1", "e2e-lost-2"} {
+	for _, cid := range []string{"e2e-limit-1", "e2e-lost-1", "e2e-lost-2"} { // sent once each
 		if n := peer.PlaceCount(cid); n != 1 {
 			t.Errorf("%s: order.place sent %d times", cid, n)
 		}
@@ -221,6 +221,10 @@ func TestEndToEndBinance(t *testing.T) {
 	positions := api.submit("position", "", map[string]any{"symbol": "BTCUSDT"})
 	if ok, d, _ := positions.result(); !ok || !strings.Contains(mustJSON(t, d), `"quantity":"-0.002"`) {
 		t.Errorf("position: %v", positions.body)
+	}
+	closed := api.submit("close_position", "e2e-close-1", map[string]any{"symbol": "BTCUSDT", "position_side": "SHORT", "quantity": "0.002"})
+	if ok, d, _ := closed.result(); !ok || d["side"] != "BUY" || d["reduce_only"] != true || d["status"] != "FILLED" {
+		t.Fatalf("close_position: %v", closed.body)
 	}
 	assets := api.submit("asset", "", nil)
 	if ok, d, _ := assets.result(); !ok || !strings.Contains(mustJSON(t, d), `"USDT"`) {
