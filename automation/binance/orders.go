@@ -150,8 +150,10 @@ func (t *Terminal) lookup(ctx context.Context, req automation.PlaceOrderRequest,
 		if t.revoked() {
 			return automation.ExchangeOrder{}, false, errors.New("binance refuses the API key")
 		}
-		if t.life.Err() != nil {
+		select {
+		case <-t.closed:
 			return automation.ExchangeOrder{}, false, errors.New("the terminal is closed")
+		default:
 		}
 		c, err := t.connection(ctx)
 		if err != nil {

@@ -126,25 +126,13 @@ func (t *Terminal) venueErr(a answer) error {
 	return automation.VenueError(automation.CodeRejected, venueCode, e.Msg)
 }
 
-// resync measures the server-time offset again, in the background.
+// resync asks keepTime to measure the server-time offset again; it never
+// blocks.
 func (t *Terminal) resync() {
-	if !t.resyncing.CompareAndSwap(false, true) {
-		return
+	select {
+	case t.resyncAsk <- struct{}{}:
+	default: // already asked
 	}
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		defer t.resyncing.Store(false)
-		ctx, cancel := context.WithTimeout(t.life, time.Duration(t.opts.RequestTimeout))
-		defer cancel()
-		offset, err := t.rest.serverOffset(ctx)
-		if err != nil {
-			t.log.Warn("binance server time could not be measured again", "err", err)
-			return
-		}
-		t.offset.Store(int64(offset))
-		t.log.Debug("binance server time measured again", "server_offset", offset.Round(time.Millisecond))
-	}()
 }
 
 // isNotSent reports whether err proves nothing reached Binance.

@@ -27,9 +27,8 @@ type Terminal struct {
 	limits *limiter
 	clock  func() time.Time
 
-	offset    atomic.Int64 // server clock − ours, in nanoseconds
-	resyncing atomic.Bool
-	state     atomic.Value // automation.State
+	offset atomic.Int64 // server clock − ours, in nanoseconds
+	state  atomic.Value // automation.State
 
 	mu      sync.Mutex
 	cur     *conn         // where requests go; nil while there is none
@@ -40,8 +39,9 @@ type Terminal struct {
 	revokedMsg string
 
 	reconnect chan struct{}
+	resyncAsk chan struct{} // asks keepTime to measure the offset now
 	seq       int
-	life      context.Context
+	closed    chan struct{} // closed by Close
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -107,14 +107,18 @@ func New(name string, opts Options, env automation.Env) (*Terminal, error) {
 		clock:     env.Clock(),
 		changed:   make(chan struct{}),
 		reconnect: make(chan struct{}, 1),
+		resyncAsk: make(chan struct{}, 1),
+		closed:    make(chan struct{}),
 	}
 	t.rest = rest{base: opts.RESTURL, client: &http.Client{Timeout: time.Duration(opts.RequestTimeout)}, now: t.clock}
 	t.limits = newLimiter(t.serverNow)
 	t.state.Store(automation.StateConnecting)
-	t.life, t.stop = context.WithCancel(context.Background())
+	// The goroutines' lifetime is the terminal's: Close cancels it.
+	ctx, stop := context.WithCancel(context.Background())
+	t.stop = stop
 	t.wg.Add(2)
-	go t.supervise(t.life)
-	go t.keepTime(t.life)
+	go t.supervise(ctx)
+	go t.keepTime(ctx)
 	return t, nil
 }
 
@@ -177,6 +181,7 @@ func (t *Terminal) Reconnect(ctx context.Context) error {
 // with errDropped.
 func (t *Terminal) Close() error {
 	t.closeOnce.Do(func() {
+		close(t.closed)
 		t.stop()
 		t.wg.Wait()
 		t.rest.client.CloseIdleConnections()
@@ -229,7 +234,7 @@ func (t *Terminal) connection(ctx context.Context) (*conn, error) {
 			return nil, automation.NotConnected("binance is not connected (%s): nothing was sent", t.State())
 		case <-limit.C:
 			return nil, automation.NotConnected("binance is not connected (%s) after %s: nothing was sent", t.State(), time.Duration(t.opts.RequestTimeout))
-		case <-t.life.Done():
+		case <-t.closed:
 			return nil, automation.NotConnected("the binance terminal is closed: nothing was sent")
 		}
 	}
@@ -248,7 +253,7 @@ func (t *Terminal) supervise(ctx context.Context) {
 				return
 			}
 		}
-		t.install(c)
+		t.install(ctx, c)
 		next, dropped := t.serve(ctx, c)
 		switch {
 		case dropped && time.Since(c.born) < flapAge:
@@ -265,8 +270,8 @@ func (t *Terminal) supervise(ctx context.Context) {
 // must never come from ours.
 const resyncEvery = 10 * time.Minute
 
-// keepTime measures the server-time offset every resyncEvery until ctx
-// ends.
+// keepTime measures the server-time offset every resyncEvery, and when
+// resync asks (after a -1021), until ctx ends.
 func (t *Terminal) keepTime(ctx context.Context) {
 	defer t.wg.Done()
 	tick := time.NewTicker(resyncEvery)
@@ -276,8 +281,17 @@ func (t *Terminal) keepTime(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			t.resync()
+		case <-t.resyncAsk:
 		}
+		rctx, cancel := context.WithTimeout(ctx, time.Duration(t.opts.RequestTimeout))
+		offset, err := t.rest.serverOffset(rctx)
+		cancel()
+		if err != nil {
+			t.log.Warn("binance server time could not be measured again", "err", err)
+			continue
+		}
+		t.offset.Store(int64(offset))
+		t.log.Debug("binance server time measured again", "server_offset", offset.Round(time.Millisecond))
 	}
 }
 
@@ -374,14 +388,14 @@ type keyRefused struct{ msg string }
 func (e *keyRefused) Error() string { return "binance refuses the API key: " + e.msg }
 
 // install makes c the connection requests go to.
-func (t *Terminal) install(c *conn) {
+func (t *Terminal) install(ctx context.Context, c *conn) {
 	t.mu.Lock()
 	t.cur = c
 	t.mu.Unlock()
 	t.setState(automation.StateReady)
 	if t.opts.StreamURL != "" {
 		t.wg.Add(1)
-		go t.userStream(c)
+		go t.userStream(ctx, c)
 	}
 }
 
@@ -500,7 +514,7 @@ func (t *Terminal) connect(ctx context.Context) (*conn, error) {
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		c.read(t.life)
+		c.read(ctx)
 	}()
 	if t.signer.sessionLogon() {
 		if err := t.logon(rctx, c); err != nil {

@@ -24,9 +24,9 @@ const listenKeyPing = 30 * time.Minute
 // API), the stream at stream_url/<listenKey>, ORDER_TRADE_UPDATE turned
 // into venue events. The listen key is a secret of sorts (anyone holding
 // it reads the account's orders): it is never logged nor emitted.
-func (t *Terminal) userStream(c *conn) {
+func (t *Terminal) userStream(ctx context.Context, c *conn) {
 	defer t.wg.Done()
-	ctx, cancel := context.WithCancel(t.life)
+	ctx, cancel := context.WithCancel(ctx)
 	var watch sync.WaitGroup
 	defer watch.Wait()
 	defer cancel()
