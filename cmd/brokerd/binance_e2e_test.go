@@ -381,3 +381,55 @@ func TestEndToEndBinanceSettledAfterTheDeadline(t *testing.T) {
 		t.Errorf("order.place sent %d times", n)
 	}
 }
+
+// An outage of the WebSocket API shows: the terminal is reconnecting in
+// /system/health and on /events, and ready again once Binance is back.
+func TestEndToEndBinanceOutageIsVisible(t *testing.T) {
+	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Secret: binanceE2ESecret})
+	defer peer.Close()
+	base, _, logs, _ := startBrokerdSecrets(t, binanceConfig(peer), map[string]string{
+		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
+	})
+	waitBinanceReady(t, base, logs)
+
+	evCtx, stopEvents := context.WithCancel(context.Background())
+	defer stopEvents()
+	var events lockedBuffer
+	evDone := make(chan struct{})
+	go func() {
+		defer close(evDone)
+		req, _ := http.NewRequestWithContext(evCtx, "GET", base+"/api/v1/events?terminal=binance", nil)
+		req.Header.Set("Authorization", "Bearer "+e2eKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(&events, resp.Body)
+	}()
+
+	peer.SetDown(true)
+	state := func() string {
+		h := client{t: t, base: base}.do("GET", "/api/v1/system/health", nil)
+		terms, _ := h.data()["components"].(map[string]any)["terminals"].(map[string]any)
+		s, _ := terms["binance"].(string)
+		return s
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for state() != "reconnecting" {
+		if time.Now().After(deadline) {
+			t.Fatalf("health never said reconnecting (%s)", state())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for !strings.Contains(events.String(), "reconnecting") {
+		if time.Now().After(deadline) {
+			t.Fatalf("/events never said reconnecting:\n%s", events.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	peer.SetDown(false)
+	waitBinanceReady(t, base, logs)
+	stopEvents()
+	<-evDone
+}

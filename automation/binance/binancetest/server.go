@@ -113,6 +113,7 @@ type Server struct {
 	ageCloses   int
 	connWG      sync.WaitGroup
 	closed      bool
+	down        bool // refusing WebSocket API connections (SetDown)
 }
 
 type window struct {
@@ -250,6 +251,17 @@ func (s *Server) RestoreKey() {
 	s.mu.Lock()
 	s.revoked = false
 	s.mu.Unlock()
+}
+
+// SetDown makes the WebSocket API refuse new connections (HTTP 503) while
+// down is true, and drops the open ones when it turns true: an outage.
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+	if down {
+		s.DropConnections()
+	}
 }
 
 // DropConnections closes every WebSocket API connection at once.

@@ -30,8 +30,12 @@ type request struct {
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	banned := s.nowLocked().Before(s.bannedUntil)
+	banned, down := s.nowLocked().Before(s.bannedUntil), s.down
 	s.mu.Unlock()
+	if down {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	if banned {
 		http.Error(w, `{"code":-1003,"msg":"Way too much request weight used; IP banned."}`, http.StatusTeapot)
 		return
