@@ -3,6 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -432,4 +437,49 @@ func TestEndToEndBinanceOutageIsVisible(t *testing.T) {
 	waitBinanceReady(t, base, logs)
 	stopEvents()
 	<-evDone
+}
+
+// An Ed25519 key (PKCS#8 PEM file): one session.logon per connection,
+// then unsigned orders; the key file's content never reaches the log.
+func TestEndToEndBinanceEd25519(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(priv)
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	keyFile := filepath.Join(t.TempDir(), "binance-ed25519.pem")
+	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Ed25519Key: pub})
+	defer peer.Close()
+	config := func(dir string) string {
+		cfg := strings.Replace(binanceConfig(peer)(dir), `secret_env = "BINANCE_SECRET"`, `private_key_file = "`+filepath.ToSlash(keyFile)+`"`, 1)
+		return cfg
+	}
+	base, _, logs, stop := startBrokerdSecrets(t, config, map[string]string{"BINANCE_API_KEY": binanceE2EKey})
+	api := client{t: t, base: base, key: e2eKey}
+	waitBinanceReady(t, base, logs)
+	place := api.submit("place_order", "ed-1", map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.0"})
+	if ok, d, _ := place.result(); !ok || d["client_order_id"] != "ed-1" {
+		t.Fatalf("place_order: %v", place.body)
+	}
+	if n := len(peer.Received("session.logon")); n != 1 {
+		t.Errorf("%d logons on one connection", n)
+	}
+	for _, r := range peer.Received("order.place") {
+		if _, signed := r.Params["signature"]; signed {
+			t.Error("an order signed on a logged-on connection")
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	seed := base64.StdEncoding.EncodeToString(priv.Seed())
+	for _, s := range append([]string{seed, string(pemBytes[28:60]), binanceE2EKey}, peer.Signatures()...) {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("the log holds a secret (%.12s…)", s)
+		}
+	}
 }
