@@ -1176,7 +1176,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "The sim terminal's current price of a stock.",
+                "description": "The sim terminal's current price of a stock; with ?symbol= instead, a paper exchange's price of a symbol (data is then {terminal, symbol, price} with price an exact decimal string).",
                 "produces": [
                     "application/json"
                 ],
@@ -1187,10 +1187,15 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
-                        "description": "6-digit stock code",
+                        "description": "6-digit stock code (the sim)",
                         "name": "stock_code",
-                        "in": "query",
-                        "required": true
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "a symbol such as BTCUSDT (a paper exchange)",
+                        "name": "symbol",
+                        "in": "query"
                     },
                     {
                         "type": "string",
@@ -1238,7 +1243,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Sets the sim terminal's last price of a stock: open orders, condition orders and stop-loss/profit orders react to it as to a market move.",
+                "description": "Sets the sim terminal's last price of a stock: open orders, condition orders and stop-loss/profit orders react to it as to a market move. For a paper exchange send {\"terminal\": \"paper\", \"symbol\": \"BTCUSDT\", \"price\": \"65000.1\"} instead (price an exact decimal, as a string or a number): resting orders it reaches fill.",
                 "consumes": [
                     "application/json"
                 ],
