@@ -21,8 +21,10 @@ func closePositionPlugin() *Plugin {
 			decimalParam("quantity", false, "平仓数量(手),默认全部", "lots to close; the whole position when absent", "1"),
 		},
 		Fits: func(p Params, t automation.Terminal) []FieldError {
+			// Whole lots on the futures terminals that count in lots
+			// (CTP); a crypto perpetual (Binance) closes 0.002 BTC.
 			quantity := p.decimal("quantity")
-			if p.has("quantity") && !quantity.IsInteger() {
+			if p.has("quantity") && takesOffset(t) && !quantity.IsInteger() {
 				return []FieldError{fieldError("quantity", "must be a whole number of lots, got "+quantity.String())}
 			}
 			return closeFits(t, p.str("symbol"), automation.PositionSide(p.str("position_side")), quantity)

@@ -75,6 +75,14 @@ func (f *fakeExchange) CachedSymbol(symbol string) (automation.SymbolInfo, bool)
 }
 
 // fakeFutures adds what a futures terminal has.
+// fakePerpetual closes positions but counts no lots and takes no offset
+// (Binance USDⓈ-M).
+type fakePerpetual struct{ *fakeExchange }
+
+func (f fakePerpetual) ClosePosition(_ context.Context, req automation.ClosePositionRequest) (automation.ExchangeOrder, error) {
+	return automation.ExchangeOrder{Symbol: req.Symbol, Quantity: req.Quantity}, nil
+}
+
 type fakeFutures struct{ *fakeExchange }
 
 func (f fakeFutures) TakesOffset() bool { return true }
@@ -109,6 +117,7 @@ func TestExchangeValidation(t *testing.T) {
 	futures := fakeFutures{&fakeExchange{name: "ctp", symbols: btcRules(),
 		positions: map[automation.PositionSide]decimal.Decimal{automation.PositionLong: dec("3"), automation.PositionShort: dec("0")}}}
 	unknown := &fakeExchange{name: "gw"} // no rules cached yet
+	perpetual := fakePerpetual{&fakeExchange{name: "bn", symbols: btcRules()}}
 	type bad struct{ field, says string }
 	for _, tc := range []struct {
 		name, op, raw string
@@ -163,6 +172,10 @@ func TestExchangeValidation(t *testing.T) {
 			errs: []bad{{"params.quantity", "closes 1 but the SHORT position"}}},
 		{name: "close_position all", op: "close_position", t: futures, raw: `{"symbol":"rb2501.SHFE","position_side":"LONG"}`,
 			want: `{"position_side":"LONG","symbol":"rb2501.SHFE"}`},
+		{name: "close_position in lots", op: "close_position", t: futures, raw: `{"symbol":"rb2501.SHFE","position_side":"LONG","quantity":"1.5"}`,
+			errs: []bad{{"params.quantity", "whole number of lots"}}},
+		{name: "close_position of a perpetual in fractions", op: "close_position", t: perpetual, raw: `{"symbol":"BTCUSDT","position_side":"SHORT","quantity":"0.002"}`,
+			want: `{"position_side":"SHORT","quantity":"0.002","symbol":"BTCUSDT"}`},
 		{name: "cancel needs one ref", op: "cancel_order", t: spot, raw: `{"symbol":"BTCUSDT"}`,
 			errs: []bad{{"params.order_id", "give order_id or client_order_id"}}},
 		{name: "cancel refuses both refs", op: "cancel_order", t: spot, raw: `{"symbol":"BTCUSDT","order_id":"1","client_order_id":"a"}`,

@@ -95,3 +95,46 @@ func (t *Terminal) SymbolInfo(ctx context.Context, symbol string) (automation.Sy
 	}
 	return si, nil
 }
+
+// ClosePosition closes (part of) a position with a MARKET order on the
+// other side: reduceOnly in one-way mode (position side BOTH: LONG closes
+// a positive amount, SHORT a negative one), the position's own side in
+// hedge mode (where Binance refuses reduceOnly). The order goes through
+// PlaceOrder: never sent twice, a lost answer settled.
+func (t *Terminal) ClosePosition(ctx context.Context, req automation.ClosePositionRequest) (automation.ExchangeOrder, error) {
+	if req.PositionSide != automation.PositionLong && req.PositionSide != automation.PositionShort {
+		return automation.ExchangeOrder{}, automation.Rejected("position_side must be LONG or SHORT, got %q", req.PositionSide)
+	}
+	positions, err := t.Positions(ctx, req.Symbol)
+	if err != nil {
+		return automation.ExchangeOrder{}, err
+	}
+	var held *automation.ExchangePosition
+	for i, p := range positions {
+		oneWay := p.PositionSide == automation.PositionBoth &&
+			((req.PositionSide == automation.PositionLong && p.Quantity.IsPositive()) || (req.PositionSide == automation.PositionShort && p.Quantity.IsNegative()))
+		if p.Symbol == req.Symbol && (p.PositionSide == req.PositionSide || oneWay) {
+			held = &positions[i]
+			break
+		}
+	}
+	if held == nil {
+		return automation.ExchangeOrder{}, automation.Rejected("no %s position in %s to close", req.PositionSide, req.Symbol)
+	}
+	qty := held.Quantity.Abs()
+	if req.Quantity.IsPositive() {
+		if req.Quantity.GreaterThan(qty) {
+			return automation.ExchangeOrder{}, automation.Rejected("closes %s but the %s position in %s is %s", req.Quantity, req.PositionSide, req.Symbol, qty)
+		}
+		qty = req.Quantity
+	}
+	order := automation.PlaceOrderRequest{
+		Symbol: req.Symbol, Type: automation.TypeMarket, Quantity: qty,
+		Side: automation.SideSell, PositionSide: held.PositionSide, ClientOrderID: req.ClientOrderID,
+	}
+	if req.PositionSide == automation.PositionShort {
+		order.Side = automation.SideBuy
+	}
+	order.ReduceOnly = held.PositionSide == automation.PositionBoth
+	return t.PlaceOrder(ctx, order)
+}

@@ -180,7 +180,7 @@ func (w wireOrder) order() automation.ExchangeOrder {
 		Symbol:           w.Symbol,
 		Side:             automation.OrderSide(w.Side),
 		Type:             automation.OrderType(w.Type),
-		Status:           automation.OrderStatus(w.Status),
+		Status:           orderStatus(w.Status),
 		Price:            w.Price.Decimal,
 		AvgPrice:         w.AvgPrice.Decimal,
 		Quantity:         w.OrigQty.Decimal,
@@ -242,4 +242,14 @@ func decodeExchangeInfo(b []byte) (map[string]automation.SymbolInfo, []rateLimit
 		out[s.Symbol] = si
 	}
 	return out, info.RateLimits, nil
+}
+
+// orderStatus maps Binance's order statuses onto the domain's; the ones it
+// adds (EXPIRED_IN_MATCH: expired by self-trade prevention) become the
+// nearest.
+func orderStatus(s string) automation.OrderStatus {
+	if s == "EXPIRED_IN_MATCH" {
+		return automation.StatusExpired
+	}
+	return automation.OrderStatus(s)
 }

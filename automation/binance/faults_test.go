@@ -278,30 +278,3 @@ secret_env = "S"
 		t.Errorf("state after close %s", term.State())
 	}
 }
-
-// TestUnknownOutcomeSettledLater: the deadline ends the operation
-// outcome_unknown; the lookup goes on and a "settled" venue event tells
-// what Binance had.
-func TestUnknownOutcomeSettledLater(t *testing.T) {
-	h := newHarness(t, setup{opts: func(o *Options) { o.StreamURL = "" }})
-	h.ready(t)
-	h.peer.Inject(binancetest.Fault{Method: "order.place", Kind: binancetest.FaultSilent})
-	h.peer.Inject(binancetest.Fault{Method: "order.status", Kind: binancetest.FaultSilent})
-	req := h.limit("0.010", "40000.0")
-	_, err := h.term.PlaceOrder(ctxFor(t, 2*time.Second), req)
-	if automation.CodeOf(err) != automation.CodeOutcomeUnknown {
-		t.Fatalf("err = %v, want outcome_unknown", err)
-	}
-	select {
-	case ev := <-h.events:
-		st, ok := ev.Data.(Settlement)
-		if ev.Kind != "settled" || !ok || !st.Found || st.Order == nil || st.Order.ClientOrderID != req.ClientOrderID || st.SettledAt.IsZero() {
-			t.Fatalf("event %+v", ev)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no settled event")
-	}
-	if n := h.peer.PlaceCount(req.ClientOrderID); n != 1 {
-		t.Errorf("order.place sent %d times", n)
-	}
-}

@@ -121,14 +121,15 @@ func placeParams(req automation.PlaceOrderRequest) (params, error) {
 // settle finds out what became of an order whose answer was lost, by
 // asking Binance for it by its client order id. It never sends the order
 // again. When ctx ends before Binance could be asked, the outcome is
-// unknown and the asking goes on in the background (settleLater).
+// unknown: brokerd's settler (package settle) goes on asking through
+// OrderStatus by the client order id, so the driver keeps no background
+// lookups of its own.
 func (t *Terminal) settle(ctx context.Context, req automation.PlaceOrderRequest, sentAt time.Time, cause error) (automation.ExchangeOrder, error) {
 	t.log.Warn("binance order answer lost; looking it up by client order id", "client_order_id", req.ClientOrderID, "cause", cause)
 	o, found, err := t.lookup(ctx, req, sentAt)
 	switch {
 	case err != nil:
-		t.settleLater(req, sentAt)
-		return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause, "binance could not be asked about client order id %s (%v); the order may or may not be placed: the lookup goes on", req.ClientOrderID, err)
+		return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause, "binance could not be asked about client order id %s (%v); the order may or may not be placed", req.ClientOrderID, err)
 	case found:
 		return o, nil
 	}
@@ -187,49 +188,6 @@ func (t *Terminal) lookup(ctx context.Context, req automation.PlaceOrderRequest,
 		t.log.Debug("binance order lookup failed; asking again", "client_order_id", req.ClientOrderID, "err", err, "retry_in", wait)
 		sleep(ctx, wait)
 	}
-}
-
-// settleLaterFor bounds the background lookup of an unknown outcome.
-const settleLaterFor = time.Hour
-
-// Settlement is the data of a venue event of kind "settled": what Binance
-// said, after the operation ended outcome_unknown, about the order sent
-// under ClientOrderID. Found false means confirmed absent (not placed).
-type Settlement struct {
-	ClientOrderID string                    `json:"client_order_id"`
-	Symbol        string                    `json:"symbol"`
-	Found         bool                      `json:"found"`
-	Order         *automation.ExchangeOrder `json:"order,omitempty"`
-	SettledAt     time.Time                 `json:"settled_at"`
-}
-
-// settleLater goes on asking about an unknown outcome after its operation
-// ended, until Binance answers, the terminal closes or settleLaterFor
-// passes, and reports the answer as a venue event of kind "settled".
-func (t *Terminal) settleLater(req automation.PlaceOrderRequest, sentAt time.Time) {
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		ctx, cancel := context.WithTimeout(t.life, settleLaterFor)
-		defer cancel()
-		for {
-			o, found, err := t.lookup(ctx, req, sentAt)
-			if err != nil {
-				if ctx.Err() != nil {
-					t.log.Warn("binance order still unknown; no longer asking", "client_order_id", req.ClientOrderID)
-					return
-				}
-				sleep(ctx, 5*time.Second) // the key is refused: wait for a Reconnect
-				continue
-			}
-			st := Settlement{ClientOrderID: req.ClientOrderID, Symbol: req.Symbol, Found: found, SettledAt: t.clock().UTC()}
-			if found {
-				st.Order = &o
-			}
-			t.env.Emit(automation.VenueEvent{Terminal: t.name, Kind: "settled", Data: st, At: st.SettledAt})
-			return
-		}
-	}()
 }
 
 // duplicate handles -2010 (and -4116) on order.place. Binance refused

@@ -117,3 +117,33 @@ func TestOpenOrders(t *testing.T) {
 		})
 	}
 }
+
+// TestClosePosition closes a short in part, then all of it, with
+// reduce-only MARKET orders.
+func TestClosePosition(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.ready(t)
+	ctx := ctxFor(t, 10*time.Second)
+	if _, err := h.term.PlaceOrder(ctx, automation.PlaceOrderRequest{
+		Symbol: "BTCUSDT", Side: automation.SideSell, Type: automation.TypeMarket, Quantity: d("0.005"), ClientOrderID: h.cid(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.term.ClosePosition(ctx, automation.ClosePositionRequest{Symbol: "BTCUSDT", PositionSide: automation.PositionLong, ClientOrderID: h.cid()}); automation.CodeOf(err) != automation.CodeRejected {
+		t.Errorf("closing a long that is not there: %v", err)
+	}
+	if _, err := h.term.ClosePosition(ctx, automation.ClosePositionRequest{Symbol: "BTCUSDT", PositionSide: automation.PositionShort, Quantity: d("0.006"), ClientOrderID: h.cid()}); automation.CodeOf(err) != automation.CodeRejected {
+		t.Errorf("closing more than the position: %v", err)
+	}
+	part := h.cid()
+	o, err := h.term.ClosePosition(ctx, automation.ClosePositionRequest{Symbol: "BTCUSDT", PositionSide: automation.PositionShort, Quantity: d("0.002"), ClientOrderID: part})
+	if err != nil || o.Side != automation.SideBuy || !o.ReduceOnly || o.Status != automation.StatusFilled || o.ClientOrderID != part {
+		t.Fatalf("partial close: %+v, %v", o, err)
+	}
+	if _, err := h.term.ClosePosition(ctx, automation.ClosePositionRequest{Symbol: "BTCUSDT", PositionSide: automation.PositionShort, ClientOrderID: h.cid()}); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := h.term.Positions(ctx, "BTCUSDT"); err != nil || len(pos) != 0 {
+		t.Errorf("positions after closing all: %+v, %v", pos, err)
+	}
+}

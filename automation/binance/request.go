@@ -143,7 +143,7 @@ func (t *Terminal) resync() {
 			return
 		}
 		t.offset.Store(int64(offset))
-		t.log.Info("binance server time measured again after -1021", "server_offset", offset.Round(time.Millisecond))
+		t.log.Debug("binance server time measured again", "server_offset", offset.Round(time.Millisecond))
 	}()
 }
 

@@ -48,9 +48,10 @@ type Terminal struct {
 }
 
 var (
-	_ automation.Exchange    = (*Terminal)(nil)
-	_ automation.SymbolRules = (*Terminal)(nil)
-	_ automation.Throttler   = (*Terminal)(nil)
+	_ automation.Exchange       = (*Terminal)(nil)
+	_ automation.SymbolRules    = (*Terminal)(nil)
+	_ automation.Throttler      = (*Terminal)(nil)
+	_ automation.PositionCloser = (*Terminal)(nil)
 )
 
 // Open is the driver's automation.Opener. It checks the options and reads
@@ -111,8 +112,9 @@ func New(name string, opts Options, env automation.Env) (*Terminal, error) {
 	t.limits = newLimiter(t.serverNow)
 	t.state.Store(automation.StateConnecting)
 	t.life, t.stop = context.WithCancel(context.Background())
-	t.wg.Add(1)
+	t.wg.Add(2)
 	go t.supervise(t.life)
+	go t.keepTime(t.life)
 	return t, nil
 }
 
@@ -125,7 +127,7 @@ func (t *Terminal) State() automation.State { return t.state.Load().(automation.
 func (t *Terminal) Supports(op string) bool {
 	switch op {
 	case automation.OpPlaceOrder, automation.OpCancelOrder, automation.OpOrderStatus, automation.OpOpenOrders,
-		automation.OpAsset, automation.OpPosition, automation.OpSymbolInfo:
+		automation.OpAsset, automation.OpPosition, automation.OpSymbolInfo, automation.OpClosePosition:
 		return true
 	}
 	return false
@@ -255,6 +257,27 @@ func (t *Terminal) supervise(ctx context.Context) {
 			flaps = 0
 		}
 		c = next
+	}
+}
+
+// resyncEvery is how often the server-time offset is measured again
+// between connects: clocks drift over a day-long connection, and -1021
+// must never come from ours.
+const resyncEvery = 10 * time.Minute
+
+// keepTime measures the server-time offset every resyncEvery until ctx
+// ends.
+func (t *Terminal) keepTime(ctx context.Context) {
+	defer t.wg.Done()
+	tick := time.NewTicker(resyncEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			t.resync()
+		}
 	}
 }
 

@@ -191,7 +191,7 @@ func decodeStreamEvent(b []byte) (streamEvent, error) {
 		Data: OrderUpdate{
 			ExchangeOrder: automation.ExchangeOrder{
 				OrderID: fmt.Sprint(o.OrderID), ClientOrderID: o.ClientOrderID, Symbol: o.Symbol,
-				Side: automation.OrderSide(o.Side), Type: automation.OrderType(o.Type), Status: automation.OrderStatus(o.Status),
+				Side: automation.OrderSide(o.Side), Type: automation.OrderType(o.Type), Status: orderStatus(o.Status),
 				Price: o.Price.Decimal, AvgPrice: o.AvgPrice.Decimal, Quantity: o.OrigQty.Decimal, ExecutedQuantity: o.CumQty.Decimal,
 				TimeInForce: automation.TimeInForce(o.TimeInForce), ReduceOnly: o.ReduceOnly,
 				PositionSide: automation.PositionSide(o.PositionSide), UpdatedAt: at,

@@ -207,7 +207,7 @@ func TestEndToEndBinance(t *testing.T) {
 	if ok, _, code := absent.result(); ok || code != "rejected" {
 		t.Fatalf("place_order never taken: %v", absent.body)
 	}
-	for _, cid := range []string{"e2e-limit-1", "e2e-lost-1", "e2e-lost-2"} {
+	for _, cid := range []string{"e2e-limit-1", "e2e-lost-1", "e2e-lost-2"} { // sent once each
 		if n := peer.PlaceCount(cid); n != 1 {
 			t.Errorf("%s: order.place sent %d times", cid, n)
 		}
@@ -221,6 +221,10 @@ func TestEndToEndBinance(t *testing.T) {
 	positions := api.submit("position", "", map[string]any{"symbol": "BTCUSDT"})
 	if ok, d, _ := positions.result(); !ok || !strings.Contains(mustJSON(t, d), `"quantity":"-0.002"`) {
 		t.Errorf("position: %v", positions.body)
+	}
+	closed := api.submit("close_position", "e2e-close-1", map[string]any{"symbol": "BTCUSDT", "position_side": "SHORT", "quantity": "0.002"})
+	if ok, d, _ := closed.result(); !ok || d["side"] != "BUY" || d["reduce_only"] != true || d["status"] != "FILLED" {
+		t.Fatalf("close_position: %v", closed.body)
 	}
 	assets := api.submit("asset", "", nil)
 	if ok, d, _ := assets.result(); !ok || !strings.Contains(mustJSON(t, d), `"USDT"`) {
@@ -272,5 +276,108 @@ func TestEndToEndBinance(t *testing.T) {
 				t.Errorf("the %s holds the %s", where, what)
 			}
 		}
+	}
+}
+
+// The venue's rate limits through brokerd: the order that would break
+// Binance's ORDERS limit is refused at submit (rate_limited with
+// Retry-After) without reaching Binance, and
+// a dropped connection is reconnected under the API without losing an
+// order.
+func TestEndToEndBinanceLimitsAndDrops(t *testing.T) {
+	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Secret: binanceE2ESecret, RateLimits: []binancetest.RateLimit{
+		{Type: "REQUEST_WEIGHT", Interval: "MINUTE", IntervalNum: 1, Limit: 2400},
+		{Type: "ORDERS", Interval: "MINUTE", IntervalNum: 1, Limit: 3},
+	}})
+	defer peer.Close()
+	base, _, logs, _ := startBrokerdSecrets(t, binanceConfig(peer), map[string]string{
+		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
+	})
+	api := client{t: t, base: base, key: e2eKey}
+	waitBinanceReady(t, base, logs)
+	// Start in a fresh minute window, with time for four orders.
+	for time.Now().Second() > 50 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	order := map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.0"}
+	for i := range 2 {
+		if ok, _, _ := api.submit("place_order", fmt.Sprint("lim-", i), order).result(); !ok {
+			t.Fatalf("order %d failed", i)
+		}
+	}
+	peer.DropConnections()
+	if ok, d, _ := api.submit("place_order", "lim-2", order).result(); !ok || d["client_order_id"] != "lim-2" {
+		t.Fatalf("order after a drop failed")
+	}
+	// Throttled: refused at submit (429 or 503) with Retry-After, nothing queued.
+	held := api.submit("place_order", "lim-3", order)
+	if ok, _, code := held.result(); ok || code != "rate_limited" || (held.status != 429 && held.status != 503) || held.header.Get("Retry-After") == "" {
+		t.Fatalf("fourth order in the minute: %d %v", held.status, held.body)
+	}
+	if n := peer.PlaceCount("lim-3"); n != 0 {
+		t.Errorf("the held order reached Binance %d times", n)
+	}
+	if s := peer.Stats(); s.Answered429 != 0 || s.Answered418 != 0 {
+		t.Errorf("peer stats %+v", s)
+	}
+}
+
+// waitBinanceReady waits for the binance terminal to be ready.
+func waitBinanceReady(t *testing.T, base string, logs *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		h := client{t: t, base: base}.do("GET", "/api/v1/system/health", nil)
+		terms, _ := h.data()["components"].(map[string]any)["terminals"].(map[string]any)
+		if terms["binance"] == "ready" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binance not ready: %v\n%s", h.body, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An order whose answer and every lookup are lost before its deadline
+// ends outcome_unknown; brokerd's settler asks the driver again afterwards
+// (order.status by the client order id) and records what Binance had on
+// the operation. order.place is sent once.
+func TestEndToEndBinanceSettledAfterTheDeadline(t *testing.T) {
+	peer := binancetest.New(binancetest.Config{APIKey: binanceE2EKey, Secret: binanceE2ESecret})
+	defer peer.Close()
+	base, _, logs, _ := startBrokerdSecrets(t, binanceConfig(peer), map[string]string{
+		"BINANCE_API_KEY": binanceE2EKey, "BINANCE_SECRET": binanceE2ESecret,
+	})
+	api := client{t: t, base: base, key: e2eKey}
+	waitBinanceReady(t, base, logs)
+	peer.Inject(binancetest.Fault{Method: "order.place", Kind: binancetest.FaultSilent})
+	peer.Inject(binancetest.Fault{Method: "order.status", Kind: binancetest.FaultSilent})
+	lost := api.do("POST", "/api/v1/operations/place_order?wait=20", map[string]any{
+		"terminal": "binance", "client_id": "e2e-unknown-1", "timeout": 2,
+		"params": map[string]any{"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.010", "price": "40000.0"},
+	})
+	id, _ := lost.data()["operation_id"].(string)
+	if lost.body["error_code"] != "outcome_unknown" || id == "" {
+		t.Fatalf("place_order with everything lost: %v", lost.body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := api.do("GET", "/api/v1/operations/"+id+"/status", nil)
+		r, _ := st.data()["result"].(map[string]any)
+		d, _ := r["data"].(map[string]any)
+		if d["settled_at"] != nil {
+			if d["settlement"] != "found" || !strings.Contains(mustJSON(t, d), `"client_order_id":"e2e-unknown-1"`) {
+				t.Fatalf("settled as %v", d)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled: %v\n%s", st.body, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := peer.PlaceCount("e2e-unknown-1"); n != 1 {
+		t.Errorf("order.place sent %d times", n)
 	}
 }
