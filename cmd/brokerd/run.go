@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	addr := net.JoinHostPort(cfg.API.Host, strconv.Itoa(cfg.API.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another brokerd or EasyTHS running? change [api] port)", addr, err)
+		return fmt.Errorf("listen on %s: %w (%s)", addr, err, listenHint(cfg.API.Host, err))
 	}
 	rec, err := q.Recover(ctx)
 	if err != nil {
