@@ -209,8 +209,9 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 	}
 	ref := keyRef{l.name, req.IdempotencyKey}
 	if req.IdempotencyKey != "" {
-		if _, raced := q.keys[ref]; raced {
+		if old, raced := q.keys[ref]; raced && !sentNothing(old.op) {
 			// Another submit with this key got in between: answer as it.
+			// (One that failed not_connected frees the key: replaced below.)
 			q.mu.Unlock()
 			return q.Submit(ctx, req)
 		}
@@ -306,6 +307,9 @@ func (q *Queue) replay(ctx context.Context, l *lane, key, hash string) (s Submit
 			pos = l.heap.position(e)
 		}
 		q.mu.Unlock()
+		if sentNothing(op) {
+			return Submitted{}, false, nil // the key is free again: see sentNothing
+		}
 		return duplicate(op, pos, hash)
 	}
 	op, err := q.store.FindByKey(ctx, l.name, key, q.clock.Now().Add(-q.cfg.KeyTTL))
@@ -318,7 +322,25 @@ func (q *Queue) replay(ctx context.Context, l *lane, key, hash string) (s Submit
 		}
 		return Submitted{}, true, fmt.Errorf("look up idempotency key: %w: %w", ErrJournal, err)
 	}
+	if sentNothing(op) {
+		return Submitted{}, false, nil
+	}
 	return duplicate(op, -1, hash)
+}
+
+// CodeNotConnected is the error code of an operation that failed because
+// its terminal was not connected: its driver provably sent nothing.
+const CodeNotConnected = "not_connected"
+
+// sentNothing reports whether op failed without anything reaching the
+// venue (not_connected). Its idempotency key then is free for a new
+// attempt, with any payload: the trader retrying after a reconnect wants
+// the order placed, not the old failure back, and nothing can run twice
+// because nothing ran. Any other outcome (success, a rejection, a timeout,
+// outcome_unknown, interrupted) keeps the key, so that a retry is never a
+// second order.
+func sentNothing(op Operation) bool {
+	return op.Status == StatusFailed && op.ErrorCode == CodeNotConnected
 }
 
 func duplicate(op Operation, pos int, hash string) (Submitted, bool, error) {
