@@ -177,7 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// are released, and each terminal's running operation may finish.
 	qctx, cancel := context.WithTimeout(context.Background(), drainOperations)
 	if err := q.Shutdown(qctx); err != nil {
-		log.Error("shutdown: an operation was still running; it is journaled as running and will be marked interrupted at the next start", "err", err)
+		log.Error("shutdown: a driver did not return in time", "err", err)
 	}
 	cancel()
 	hctx, cancel := context.WithTimeout(context.Background(), drainHTTP)
