@@ -1102,7 +1102,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Each terminal's driver, state, lane and supported operations; the queue's counts; the loaded operations; uptime.",
+                "description": "Each terminal's driver, state, lane and supported operations; the queue's counts; the loaded operations; uptime. data.automator is EasyTHS's object (connected, logged_in, app_path, backend), from the default terminal.",
                 "produces": [
                     "application/json"
                 ],
@@ -1140,6 +1140,37 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "AutomatorStatus": {
+            "type": "object",
+            "properties": {
+                "app_path": {
+                    "description": "AppPath is the trading program the driver drives, null when it\ndrives none (the sim, an exchange's API).",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "C:/同花顺远航版/transaction/xiadan.exe"
+                },
+                "backend": {
+                    "description": "Backend is the default terminal's driver (\"sim\", …); EasyTHS said\n\"win32\" or \"uia\", the pywinauto backend it drove the program with.",
+                    "type": "string",
+                    "example": "sim"
+                },
+                "connected": {
+                    "description": "Connected: the default terminal is connected (ready).",
+                    "type": "boolean",
+                    "example": true
+                },
+                "logged_in": {
+                    "description": "LoggedIn: it can take operations now.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "terminal": {
+                    "description": "Terminal names the default terminal these come from.",
+                    "type": "string",
+                    "example": "sim"
+                }
+            }
+        },
         "Counts": {
             "type": "object",
             "properties": {
@@ -1826,6 +1857,14 @@ const docTemplate = `{
         "SystemStatus": {
             "type": "object",
             "properties": {
+                "automator": {
+                    "description": "Automator is EasyTHS's view of the default terminal.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/AutomatorStatus"
+                        }
+                    ]
+                },
                 "events": {
                     "$ref": "#/definitions/EventsStatus"
                 },
