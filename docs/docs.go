@@ -1553,6 +1553,12 @@ const docTemplate = `{
                 },
                 "success": {
                     "type": "boolean"
+                },
+                "timestamp": {
+                    "description": "Timestamp is when the operation finished (EasyTHS's result.timestamp).",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "2026-01-02T02:30:00.123456+00:00"
                 }
             }
         },
