@@ -22,7 +22,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), dropped (this client read too slowly and lost events: refetch what it follows). A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
+                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), dropped (this client read too slowly and lost events: refetch what it follows). A client that reconnects with Last-Event-ID (browsers send it by themselves; or ?last_event_id=) first gets the events it missed, from the last 1024 kept; when they are no longer kept, an event reset (refetch the state) and then the live events. A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
                 "produces": [
                     "text/event-stream"
                 ],
@@ -42,6 +42,12 @@ const docTemplate = `{
                         "description": "only this operation's events: its id, or an operation name such as buy",
                         "name": "operation",
                         "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "the id of the last event this client saw: the events after it are sent first",
+                        "name": "Last-Event-ID",
+                        "in": "header"
                     }
                 ],
                 "responses": {
