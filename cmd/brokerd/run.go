@@ -114,9 +114,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Terminals:  terminals,
 		History:    history{st},
 		Journal:    st,
-		Metrics:    metrics,
-		Events:     events,
-		Logger:     log.With("component", "http"),
+		JournalStats: func() server.JournalStats {
+			return journalStats(st.CommitStats())
+		},
+		Metrics: metrics,
+		Events:  events,
+		Logger:  log.With("component", "http"),
 	})
 	if err != nil {
 		return err
@@ -275,6 +278,15 @@ func blockOnDamage(ctx context.Context, st *store.Store, q *queue.Queue, log *sl
 		err := st.Health()
 		log.Error("the journal is damaged: every lane is blocked and no submit is acknowledged", "err", err)
 		q.Block(err.Error())
+	}
+}
+
+// journalStats maps the store's commit statistics onto the server's.
+func journalStats(c store.CommitStats) server.JournalStats {
+	return server.JournalStats{
+		Commits: c.Commits, Failures: c.Failures, DBBytes: c.DBBytes, WALBytes: c.WALBytes,
+		CommitSeconds: server.Histogram(c.CommitSeconds),
+		GroupSize:     server.Histogram(c.GroupSize),
 	}
 }
 
