@@ -22,7 +22,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), risk (a terminal was halted by the kill switch or resumed: terminal, halted, reason, cancelled_count), dropped (this client read too slowly and lost events: refetch what it follows). A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
+                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), venue (a venue reported an order update or a fill by itself: terminal, kind, data), risk (a terminal was halted by the kill switch or resumed: terminal, halted, reason, cancelled_count), dropped (this client read too slowly and lost events: refetch what it follows). A client that reconnects with Last-Event-ID (browsers send it by themselves; or ?last_event_id=) first gets the events it missed, from the last 1024 kept; when they are no longer kept, an event reset (refetch the state) and then the live events. A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
                 "produces": [
                     "text/event-stream"
                 ],
@@ -42,6 +42,12 @@ const docTemplate = `{
                         "description": "only this operation's events: its id, or an operation name such as buy",
                         "name": "operation",
                         "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "the id of the last event this client saw: the events after it are sent first",
+                        "name": "Last-Event-ID",
+                        "in": "header"
                     }
                 ],
                 "responses": {
@@ -437,7 +443,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Validates the parameters against the operation's schema and the terminal's capabilities, journals the operation and queues it on the terminal's lane. Nothing is queued when the answer is not 200. Each operation's own parameters and an example request are under its \"operation: NAME\" tag. An Idempotency-Key header (or client_id) makes a retry safe: the same key with the same payload answers the existing operation with data.duplicate = true; with another payload, 409. With ?wait=SECONDS the answer waits until the operation has finished (then success, message and error_code are the operation's, and data.result is set) or the wait is over (data.status says where it is).",
+                "description": "Validates the parameters against the operation's schema and the terminal's capabilities, journals the operation and queues it on the terminal's lane. Nothing is queued when the answer is not 200. Each operation's own parameters and an example request are under its \"operation: NAME\" tag. An Idempotency-Key header (or client_id) makes a retry safe: the same key with the same payload answers the existing operation with data.duplicate = true; with another payload, 409. A key whose operation failed not_connected (nothing was sent) is free again for a new attempt. With ?wait=SECONDS the answer waits until the operation has finished (then success, message and error_code are the operation's, and data.result is set) or the wait is over (data.status says where it is).",
                 "consumes": [
                     "application/json"
                 ],
@@ -1176,7 +1182,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "The sim terminal's current price of a stock.",
+                "description": "The sim terminal's current price of a stock; with ?symbol= instead, a paper exchange's price of a symbol (data is then {terminal, symbol, price} with price an exact decimal string).",
                 "produces": [
                     "application/json"
                 ],
@@ -1187,10 +1193,15 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
-                        "description": "6-digit stock code",
+                        "description": "6-digit stock code (the sim)",
                         "name": "stock_code",
-                        "in": "query",
-                        "required": true
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "a symbol such as BTCUSDT (a paper exchange)",
+                        "name": "symbol",
+                        "in": "query"
                     },
                     {
                         "type": "string",
@@ -1238,7 +1249,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Sets the sim terminal's last price of a stock: open orders, condition orders and stop-loss/profit orders react to it as to a market move.",
+                "description": "Sets the sim terminal's last price of a stock: open orders, condition orders and stop-loss/profit orders react to it as to a market move. For a paper exchange send {\"terminal\": \"paper\", \"symbol\": \"BTCUSDT\", \"price\": \"65000.1\"} instead (price an exact decimal, as a string or a number): resting orders it reaches fill.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1493,7 +1504,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Each terminal's driver, state, lane and supported operations; the queue's counts; the loaded operations; uptime.",
+                "description": "Each terminal's driver, state, lane and supported operations; the queue's counts; the loaded operations; uptime. data.automator is EasyTHS's object (connected, logged_in, app_path, backend), from the default terminal.",
                 "produces": [
                     "application/json"
                 ],
@@ -1531,6 +1542,37 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "AutomatorStatus": {
+            "type": "object",
+            "properties": {
+                "app_path": {
+                    "description": "AppPath is the trading program the driver drives, null when it\ndrives none (the sim, an exchange's API).",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "C:/同花顺远航版/transaction/xiadan.exe"
+                },
+                "backend": {
+                    "description": "Backend is the default terminal's driver (\"sim\", …); EasyTHS said\n\"win32\" or \"uia\", the pywinauto backend it drove the program with.",
+                    "type": "string",
+                    "example": "sim"
+                },
+                "connected": {
+                    "description": "Connected: the default terminal is connected (ready).",
+                    "type": "boolean",
+                    "example": true
+                },
+                "logged_in": {
+                    "description": "LoggedIn: it can take operations now.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "terminal": {
+                    "description": "Terminal names the default terminal these come from.",
+                    "type": "string",
+                    "example": "sim"
+                }
+            }
+        },
         "Counts": {
             "type": "object",
             "properties": {
@@ -1961,6 +2003,12 @@ const docTemplate = `{
                 },
                 "success": {
                     "type": "boolean"
+                },
+                "timestamp": {
+                    "description": "Timestamp is when the operation finished (EasyTHS's result.timestamp).",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "2026-01-02T02:30:00.123456+00:00"
                 }
             }
         },
@@ -2439,6 +2487,14 @@ const docTemplate = `{
         "SystemStatus": {
             "type": "object",
             "properties": {
+                "automator": {
+                    "description": "Automator is EasyTHS's view of the default terminal.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/AutomatorStatus"
+                        }
+                    ]
+                },
                 "events": {
                     "$ref": "#/definitions/EventsStatus"
                 },

@@ -64,7 +64,16 @@ func lotError(code string, quantity int64) string {
 // decimalsError says whether price has more decimals than code's tick
 // allows. More decimals is an error, never rounded: rounding would send a
 // price the trader did not write (a buy at 10.005 rounded up pays more).
+// With code unknown ("": it failed validation itself) only the finest tick,
+// 0.001, is checked, so that a price wrong for every code is still
+// reported beside the code.
 func decimalsError(code string, price float64) string {
+	if code == "" {
+		if decimalsOf(price) > 3 {
+			return fmt.Sprintf("has more than 3 decimals: no code is priced finer than 0.001 (shares 0.01; funds, ETFs and bonds 0.001), got %s", formatPlain(price))
+		}
+		return ""
+	}
 	allowed := priceDecimals(code)
 	if decimalsOf(price) <= allowed {
 		return ""
@@ -111,7 +120,7 @@ func checkPricedOrder(priceField string) func(Params) []FieldError {
 	return func(p Params) []FieldError {
 		errs := checkLot(p, "quantity")
 		code := p.str("stock_code")
-		if code != "" && p.has(priceField) {
+		if p.has(priceField) {
 			if reason := decimalsError(code, p.float(priceField)); reason != "" {
 				errs = append(errs, fieldError(priceField, reason))
 			}

@@ -159,6 +159,17 @@ func TestValidateBuyAndSell(t *testing.T) {
 				errs: []bad{{"params.stock_code", "6 digits"}, {"params.quantity", "whole number of lots"}}},
 			{name: "bad code: quantity right for some code not reported", op: op, raw: `{"stock_code":"abc","price":10.5,"quantity":50}`,
 				errs: []bad{{"params.stock_code", "6 digits"}}},
+			// Every field judged on its own (defects #5): a price too fine
+			// for every code is named beside a bad code, one right for some
+			// code is not (the tick depends on the code).
+			{name: "bad code: price too fine for every code still reported", op: op, raw: `{"stock_code":600000,"price":10.5555,"quantity":100}`,
+				errs: []bad{{"params.stock_code", "in quotes"}, {"params.price", "no code is priced finer than 0.001"}}},
+			{name: "bad code: price right for some code not reported", op: op, raw: `{"stock_code":600000,"price":10.555,"quantity":100}`,
+				errs: []bad{{"params.stock_code", "in quotes"}}},
+			{name: "bad code: price zero and a lot right for bonds", op: op, raw: `{"stock_code":600000,"price":0,"quantity":150}`,
+				errs: []bad{{"params.stock_code", "in quotes"}, {"params.price", "greater than 0"}}},
+			{name: "bad code: the cap still checked", op: op, raw: `{"stock_code":"60000","price":1000.01,"quantity":10000}`,
+				errs: []bad{{"params.stock_code", "6 digits"}, {"params.quantity", "above the limit"}}},
 			{name: "value exactly at the cap", op: op, raw: `{"stock_code":"600000","price":1000,"quantity":10000}`,
 				want: `{"price":1000,"quantity":10000,"stock_code":"600000"}`},
 			{name: "value above the cap", op: op, raw: `{"stock_code":"600000","price":1000.01,"quantity":10000}`,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,8 +220,9 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 	}
 	ref := keyRef{l.name, req.IdempotencyKey}
 	if req.IdempotencyKey != "" {
-		if _, raced := q.keys[ref]; raced {
+		if old, raced := q.keys[ref]; raced && !sentNothing(old.op) {
 			// Another submit with this key got in between: answer as it.
+			// (One that failed not_connected frees the key: replaced below.)
 			q.mu.Unlock()
 			return q.Submit(ctx, req)
 		}
@@ -340,6 +342,9 @@ func (q *Queue) replay(ctx context.Context, l *lane, key, hash string) (s Submit
 			pos = l.heap.position(e)
 		}
 		q.mu.Unlock()
+		if sentNothing(op) {
+			return Submitted{}, false, nil // the key is free again: see sentNothing
+		}
 		return duplicate(op, pos, hash)
 	}
 	op, err := q.store.FindByKey(ctx, l.name, key, q.clock.Now().Add(-q.cfg.KeyTTL))
@@ -352,7 +357,25 @@ func (q *Queue) replay(ctx context.Context, l *lane, key, hash string) (s Submit
 		}
 		return Submitted{}, true, fmt.Errorf("look up idempotency key: %w: %w", ErrJournal, err)
 	}
+	if sentNothing(op) {
+		return Submitted{}, false, nil
+	}
 	return duplicate(op, -1, hash)
+}
+
+// CodeNotConnected is the error code of an operation that failed because
+// its terminal was not connected: its driver provably sent nothing.
+const CodeNotConnected = "not_connected"
+
+// sentNothing reports whether op failed without anything reaching the
+// venue (not_connected). Its idempotency key then is free for a new
+// attempt, with any payload: the trader retrying after a reconnect wants
+// the order placed, not the old failure back, and nothing can run twice
+// because nothing ran. Any other outcome (success, a rejection, a timeout,
+// outcome_unknown, interrupted) keeps the key, so that a retry is never a
+// second order.
+func sentNothing(op Operation) bool {
+	return op.Status == StatusFailed && op.ErrorCode == CodeNotConnected
 }
 
 func duplicate(op Operation, pos int, hash string) (Submitted, bool, error) {
@@ -632,7 +655,57 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 		q.cancelRun(errShutdown)
 		return nil
 	case <-ctx.Done():
+		q.mu.Lock()
+		var running []*entry
+		for _, name := range q.laneOrder {
+			if e := q.lanes[name].current; e != nil {
+				running = append(running, e)
+			}
+		}
+		q.mu.Unlock()
 		q.cancelRun(errShutdown)
-		return fmt.Errorf("running operations did not finish: %w", ctx.Err())
+		return fmt.Errorf("running operations did not finish: %w: %s", ctx.Err(), q.cutShort(running))
 	}
+}
+
+// settleGrace is how long Shutdown, once its time is up, lets the lanes
+// journal the operations it cut short, so that what it reports is what the
+// journal holds.
+const settleGrace = 2 * time.Second
+
+// cutShort says, for each operation still running when Shutdown gave up,
+// what the journal holds for it: failed (the lane settled it when the
+// shutdown cancelled it; its driver may still be working), or still
+// running (the next start marks it failed as interrupted).
+func (q *Queue) cutShort(running []*entry) string {
+	grace := time.NewTimer(settleGrace)
+	defer grace.Stop()
+	var parts []string
+	for _, e := range running {
+		select {
+		case <-e.done:
+		case <-grace.C:
+		}
+		q.mu.Lock()
+		op, settled, unjournaled := e.op, e.op.Status.Final(), e.unjournaled
+		q.mu.Unlock()
+		switch {
+		case settled && !unjournaled:
+			parts = append(parts, fmt.Sprintf("operation %s (%s) on %s is journaled as %s (%s) and its driver has not returned: check the account",
+				op.ID, op.Name, op.Terminal, op.Status, op.ErrorCode))
+		case settled && op.SideEffect:
+			parts = append(parts, fmt.Sprintf("operation %s (%s) on %s ended %s (%s) but the journal could not record it: it still says running there, and the next start marks it failed (interrupted)",
+				op.ID, op.Name, op.Terminal, op.Status, op.ErrorCode))
+		case settled:
+			parts = append(parts, fmt.Sprintf("query %s (%s) on %s ended %s (%s) but the journal could not record it: it is still queued there and runs again at the next start",
+				op.ID, op.Name, op.Terminal, op.Status, op.ErrorCode))
+		default:
+			parts = append(parts, fmt.Sprintf("operation %s (%s) on %s is journaled as running: the next start marks it failed (interrupted)",
+				op.ID, op.Name, op.Terminal))
+		}
+	}
+	if len(parts) == 0 {
+		return "no operation was running"
+	}
+	return strings.Join(parts, "; ")
 }

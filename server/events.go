@@ -19,7 +19,12 @@ const (
 	eventTerminal  = "terminal"  // a terminal's connection state changed
 	eventVenue     = "venue"     // a venue reported something itself: an order update, a fill
 	eventDropped   = "dropped"   // this client read too slowly; events were lost
+	eventReset     = "reset"     // the Last-Event-ID given is no longer kept: refetch the state
 )
+
+// replayBuffer is how many of the latest events are kept for clients that
+// reconnect with Last-Event-ID.
+const replayBuffer = 1024
 
 // subscriberBuffer is how many events a slow client may fall behind before
 // events are dropped for it (and it is told).
@@ -31,17 +36,25 @@ const subscriberBuffer = 256
 type Events struct {
 	now func() time.Time
 	seq atomic.Uint64
-	// open counts the subscriptions, so that a change nobody follows
-	// costs the queue nothing.
+	// open counts the subscriptions, for /system/status.
 	open atomic.Int64
 
 	mu   sync.RWMutex
 	subs map[*subscription]struct{}
+	// recent are the last replayBuffer events, oldest first from
+	// recentNext once full, for reconnecting clients (Last-Event-ID).
+	recent     []*event
+	recentNext int
 }
 
-// NewEvents builds an event bus with no subscribers.
+// NewEvents builds an event bus with no subscribers. Its event ids start
+// from the time it is built (in microseconds), so that an id a client kept
+// from an earlier brokerd process is always older than this one's: it is
+// answered with a reset, never with the wrong events.
 func NewEvents() *Events {
-	return &Events{now: time.Now, subs: make(map[*subscription]struct{})}
+	b := &Events{now: time.Now, subs: make(map[*subscription]struct{}), recent: make([]*event, 0, replayBuffer)}
+	b.seq.Store(uint64(time.Now().UnixMicro()))
+	return b
 }
 
 // event is one change. Its JSON is built once, by the first stream that
@@ -94,12 +107,39 @@ type subscription struct {
 }
 
 func (b *Events) subscribe(f eventFilter) *subscription {
-	sub := &subscription{filter: f, ch: make(chan *event, subscriberBuffer)}
+	sub, _, _ := b.subscribeAfter(f, 0, false)
+	return sub
+}
+
+// subscribeAfter subscribes and returns the kept events after lastID that
+// match f, in order: together with what the subscription then receives,
+// every event after lastID exactly once. complete is false when some of
+// them are no longer kept (lastID older than the buffer, or not an id of
+// this process): the client must then refetch the state it follows.
+func (b *Events) subscribeAfter(f eventFilter, lastID uint64, replay bool) (sub *subscription, missed []*event, complete bool) {
+	sub = &subscription{filter: f, ch: make(chan *event, subscriberBuffer)}
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.subs[sub] = struct{}{}
 	b.open.Add(1)
-	b.mu.Unlock()
-	return sub
+	if !replay {
+		return sub, nil, true
+	}
+	last := b.seq.Load()
+	oldest := last + 1 // the id of the oldest kept event
+	if len(b.recent) > 0 {
+		oldest = b.recent[b.recentNext%len(b.recent)].id
+	}
+	if lastID > last || lastID+1 < oldest {
+		return sub, nil, false
+	}
+	for i := range b.recent {
+		e := b.recent[(b.recentNext+i)%len(b.recent)]
+		if e.id > lastID && f.matches(e) {
+			missed = append(missed, e)
+		}
+	}
+	return sub, missed, true
 }
 
 func (b *Events) unsubscribe(sub *subscription) {
@@ -114,13 +154,20 @@ func (b *Events) unsubscribe(sub *subscription) {
 // subscribers is the number of open streams.
 func (b *Events) subscribers() int { return int(b.open.Load()) }
 
+// publish numbers e, keeps it for replay and hands it to every matching
+// subscriber without waiting for any. Events are kept even while nobody
+// listens: a client that lost its connection must find on its return what
+// happened meanwhile.
 func (b *Events) publish(e *event) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if len(b.subs) == 0 {
-		return
-	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	e.id = b.seq.Add(1)
+	if len(b.recent) < replayBuffer {
+		b.recent = append(b.recent, e)
+	} else {
+		b.recent[b.recentNext] = e
+		b.recentNext = (b.recentNext + 1) % replayBuffer
+	}
 	for sub := range b.subs {
 		if !sub.filter.matches(e) {
 			continue
@@ -135,9 +182,6 @@ func (b *Events) publish(e *event) {
 
 // OperationChanged implements queue.Observer.
 func (b *Events) OperationChanged(op queue.Operation) {
-	if b.open.Load() == 0 {
-		return
-	}
 	at := b.now()
 	b.publish(&event{
 		kind: eventOperation, terminal: op.Terminal, operation: op.ID, name: op.Name,
@@ -154,9 +198,6 @@ type laneEvent struct {
 
 // LaneChanged implements queue.Observer.
 func (b *Events) LaneChanged(terminal string, state queue.LaneState) {
-	if b.open.Load() == 0 {
-		return
-	}
 	at := b.now()
 	b.publish(&event{
 		kind: eventLane, terminal: terminal,
@@ -195,9 +236,6 @@ type venueEvent struct {
 // updates, fills); drivers get it as automation.Env.Publish. It never
 // blocks.
 func (b *Events) Venue(ev automation.VenueEvent) {
-	if b.open.Load() == 0 {
-		return
-	}
 	at := ev.At
 	if at.IsZero() {
 		at = b.now()

@@ -311,3 +311,99 @@ func TestEventsSlowClientIsToldWhatItMissed(t *testing.T) {
 		t.Error("the subscription outlived its stream")
 	}
 }
+
+// openStreamFrom is openStream with a Last-Event-ID header.
+func openStreamFrom(t *testing.T, base, query, lastID string) (*sseReader, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/events"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Last-Event-ID", lastID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &sseReader{r: bufio.NewReader(resp.Body)}
+	if e, ok := r.next(t); !ok || len(e.comments) == 0 {
+		t.Fatalf("no greeting: %+v", e)
+	}
+	return r, func() { cancel(); resp.Body.Close() }
+}
+
+// TestEventsReplayAfterLastEventID: a client that reconnects with the id of
+// the last event it saw gets what happened while it was away, in order and
+// once; one whose id is no longer kept is told to refetch (event: reset).
+func TestEventsReplayAfterLastEventID(t *testing.T) {
+	h := newHarness(t)
+	ts := httptest.NewServer(h.srv.Handler())
+	defer ts.Close()
+
+	first, closeFirst := openStream(t, ts.URL, "?terminal=main")
+	h.submitted("/api/v1/operations/funds_query?wait=10", "")
+	var seen sseEvent
+	for seen.kind != eventOperation || !strings.Contains(seen.data, `"status":"success"`) {
+		var ok bool
+		if seen, ok = first.next(t); !ok {
+			t.Fatal("stream ended")
+		}
+	}
+	closeFirst()
+
+	// Away: three more operations on main, one on backup.
+	var away []string
+	for range 3 {
+		away = append(away, h.submitted("/api/v1/operations/funds_query?wait=10", ""))
+	}
+	h.submitted("/api/v1/operations/funds_query?wait=10", `{"terminal":"backup"}`)
+
+	back, closeBack := openStreamFrom(t, ts.URL, "?terminal=main", seen.id)
+	defer closeBack()
+	var got []string
+	prev := seen.id
+	for len(got) < 9 {
+		e, ok := back.next(t)
+		if !ok {
+			t.Fatal("stream ended")
+		}
+		if e.kind == eventReset {
+			t.Fatalf("reset although the events are kept: %s", e.data)
+		}
+		if len(e.id) < len(prev) || (len(e.id) == len(prev) && e.id <= prev) {
+			t.Fatalf("event %s after %s: not in order, or replayed twice", e.id, prev)
+		}
+		prev = e.id
+		if e.kind != eventOperation {
+			continue
+		}
+		var v StatusView
+		if err := json.Unmarshal([]byte(e.data), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Terminal != "main" {
+			t.Fatalf("the filter was not applied to the replay: %s", e.data)
+		}
+		got = append(got, v.OperationID+":"+v.Status)
+	}
+	var want []string
+	for _, id := range away {
+		want = append(want, id+":queued", id+":running", id+":success")
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("replayed\n%v\nwant\n%v", got, want)
+	}
+
+	// Too old: more than the buffer happened since.
+	for range replayBuffer + 10 {
+		h.events.LaneChanged("main", queue.LaneIdle)
+	}
+	for _, lastID := range []string{seen.id, "1", "99999999999999999", "abc"} {
+		r, closeR := openStreamFrom(t, ts.URL, "", lastID)
+		e, ok := r.next(t)
+		closeR()
+		if !ok || e.kind != eventReset || !strings.Contains(e.data, "refetch") {
+			t.Errorf("Last-Event-ID %s: first event %+v, want a reset", lastID, e)
+		}
+	}
+}

@@ -224,6 +224,7 @@ type harnessSetup struct {
 	queueSize int
 	store     queue.Store // nil: the harness's MemStore
 	journal   Journal
+	stats     func() JournalStats
 }
 
 type harnessOption func(*harnessSetup)
@@ -236,6 +237,11 @@ func withQueueSize(n int) harnessOption { return func(s *harnessSetup) { s.queue
 
 // withJournal gives the server a journal to ask for its health.
 func withJournal(j Journal) harnessOption { return func(s *harnessSetup) { s.journal = j } }
+
+// withJournalStats gives /metrics the journal's statistics.
+func withJournalStats(f func() JournalStats) harnessOption {
+	return func(s *harnessSetup) { s.stats = f }
+}
 
 // withStore puts the queue over store instead of the harness's MemStore.
 func withStore(store queue.Store) harnessOption { return func(s *harnessSetup) { s.store = store } }
@@ -282,7 +288,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	})
 
 	deps := Deps{
-		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: terminals, History: setup.history, Journal: setup.journal,
+		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: terminals, History: setup.history, Journal: setup.journal, JournalStats: setup.stats,
 		Metrics: h.metrics, Events: h.events,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    h.clock.Now,

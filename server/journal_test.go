@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/queue"
 )
 
@@ -105,4 +106,12 @@ func TestHealthSaysTheJournalIsDamaged(t *testing.T) {
 
 	ok := newHarness(t, withJournal(damagedJournal{}))
 	expect(t, ok.get("/api/v1/system/health"), http.StatusOK, "")
+}
+
+// The queue frees the idempotency key of an operation that failed with the
+// drivers' not_connected code: the two must be the same string.
+func TestNotConnectedCodesAgree(t *testing.T) {
+	if queue.CodeNotConnected != automation.CodeNotConnected {
+		t.Fatalf("queue %q, automation %q", queue.CodeNotConnected, automation.CodeNotConnected)
+	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -131,5 +132,41 @@ func TestMetricsMethodLabelIsBounded(t *testing.T) {
 	h.serve(request{method: "BREW", path: "/api/v1/ping"})
 	if got := testCounter(t, h.metrics, "brokerd_http_request_duration_seconds", map[string]string{"method": "OTHER"}); got != 1 {
 		t.Errorf("OTHER = %v", got)
+	}
+}
+
+// TestBuildInfoAndJournalMetrics: /metrics says which brokerd runs and how
+// its journal commits: count, failures, latency and group size
+// histograms, file sizes; and passes promlint.
+func TestBuildInfoAndJournalMetrics(t *testing.T) {
+	h := newHarness(t, withJournalStats(func() JournalStats {
+		return JournalStats{Commits: 7, Failures: 2, DBBytes: 4096, WALBytes: 8192,
+			CommitSeconds: Histogram{Bounds: []float64{0.001, 0.01}, Counts: []uint64{3, 8}, Count: 9, Sum: 0.04},
+			GroupSize:     Histogram{Bounds: []float64{1, 2}, Counts: []uint64{5, 9}, Count: 9, Sum: 14}}
+	}))
+	text := h.get("/metrics").Body.String()
+	for _, want := range []string{
+		`brokerd_build_info{goversion="` + runtime.Version() + `",version="v1.2.3-test"} 1`,
+		"brokerd_journal_commits_total 7",
+		"brokerd_journal_commit_failures_total 2",
+		`brokerd_journal_commit_seconds_bucket{le="0.01"} 8`,
+		`brokerd_journal_commit_seconds_bucket{le="+Inf"} 9`,
+		"brokerd_journal_commit_seconds_sum 0.04",
+		`brokerd_journal_commit_group_size_bucket{le="1"} 5`,
+		`brokerd_journal_size_bytes{file="db"} 4096`,
+		`brokerd_journal_size_bytes{file="wal"} 8192`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	problems, err := promlint.New(strings.NewReader(text)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "brokerd_journal") || p.Metric == "brokerd_build_info" {
+			t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+		}
 	}
 }

@@ -307,3 +307,32 @@ func TestHistory(t *testing.T) {
 	noJournal := newHarness(t)
 	expect(t, noJournal.get("/api/v1/history"), 503, codeUnavailable)
 }
+
+// TestResultCarriesItsTimestamp: data.result is EasyTHS's {success, data,
+// message, timestamp}, the timestamp being when the operation finished,
+// in the submit's ?wait= answer and in /status alike.
+func TestResultCarriesItsTimestamp(t *testing.T) {
+	h := newHarness(t)
+	for _, name := range []string{"reverse_repo_query", "condition_order_query", "funds_query"} {
+		e := expect(t, h.post("/api/v1/operations/"+name+"?wait=10", ""), 200, "")
+		var waited struct {
+			ID     string                     `json:"operation_id"`
+			Result map[string]json.RawMessage `json:"result"`
+		}
+		if err := json.Unmarshal(e.Data, &waited); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"success", "data", "message", "timestamp"} {
+			if _, ok := waited.Result[k]; !ok {
+				t.Errorf("%s: data.result lacks %q: %s", name, k, e.Data)
+			}
+		}
+		st := dataAs[StatusView](t, expect(t, h.get("/api/v1/operations/"+waited.ID+"/status"), 200, ""))
+		if st.Result == nil || st.Result.Timestamp == nil || st.FinishedAt == nil || *st.Result.Timestamp != *st.FinishedAt {
+			t.Errorf("%s: status result %+v, finished_at %v", name, st.Result, st.FinishedAt)
+		}
+		if string(waited.Result["timestamp"]) != `"`+*st.FinishedAt+`"` {
+			t.Errorf("%s: wait's result.timestamp %s, finished_at %s", name, waited.Result["timestamp"], *st.FinishedAt)
+		}
+	}
+}

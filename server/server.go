@@ -137,6 +137,9 @@ type Deps struct {
 	// Journal tells /system/health whether the journal is usable; nil when
 	// there is none to ask.
 	Journal Journal
+	// JournalStats gives /metrics the journal's commit statistics; nil
+	// when there is no journal.
+	JournalStats func() JournalStats
 	// Metrics and Events must be the same values given to the queue as
 	// its Observer (queue.Observers{metrics, events}).
 	Metrics *Metrics
@@ -253,6 +256,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if err := s.metrics.watch(s.q, s.terminals); err != nil {
 		return nil, err
+	}
+	if err := s.metrics.reg.Register(buildInfo(cfg.Version)); err != nil {
+		return nil, err
+	}
+	if deps.JournalStats != nil {
+		if err := s.metrics.reg.Register(journalCollector{stats: deps.JournalStats}); err != nil {
+			return nil, err
+		}
 	}
 	s.watcher = newTerminalWatcher(s.terminals, s.order, s.events, s.log)
 	s.spec = &specCache{build: s.buildSpec}

@@ -16,7 +16,7 @@ import (
 // submit queues an operation.
 //
 //	@Summary		Submit an operation
-//	@Description	Validates the parameters against the operation's schema and the terminal's capabilities, journals the operation and queues it on the terminal's lane. Nothing is queued when the answer is not 200. Each operation's own parameters and an example request are under its "operation: NAME" tag. An Idempotency-Key header (or client_id) makes a retry safe: the same key with the same payload answers the existing operation with data.duplicate = true; with another payload, 409. With ?wait=SECONDS the answer waits until the operation has finished (then success, message and error_code are the operation's, and data.result is set) or the wait is over (data.status says where it is).
+//	@Description	Validates the parameters against the operation's schema and the terminal's capabilities, journals the operation and queues it on the terminal's lane. Nothing is queued when the answer is not 200. Each operation's own parameters and an example request are under its "operation: NAME" tag. An Idempotency-Key header (or client_id) makes a retry safe: the same key with the same payload answers the existing operation with data.duplicate = true; with another payload, 409. A key whose operation failed not_connected (nothing was sent) is free again for a new attempt. With ?wait=SECONDS the answer waits until the operation has finished (then success, message and error_code are the operation's, and data.result is set) or the wait is over (data.status says where it is).
 //	@Tags			operations
 //	@Accept			json
 //	@Produce		json

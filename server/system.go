@@ -141,14 +141,16 @@ type TerminalStatus struct {
 
 // SystemStatus answers /system/status.
 type SystemStatus struct {
-	Timestamp     string                    `json:"timestamp"`
-	Version       string                    `json:"version"`
-	StartedAt     string                    `json:"started_at"`
-	UptimeSeconds float64                   `json:"uptime_seconds"`
-	Terminals     map[string]TerminalStatus `json:"terminals"`
-	Queue         CountsView                `json:"queue"`
-	Plugins       PluginsStatus             `json:"plugins"`
-	Events        EventsStatus              `json:"events"`
+	Timestamp     string  `json:"timestamp"`
+	Version       string  `json:"version"`
+	StartedAt     string  `json:"started_at"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
+	// Automator is EasyTHS's view of the default terminal.
+	Automator AutomatorStatus           `json:"automator"`
+	Terminals map[string]TerminalStatus `json:"terminals"`
+	Queue     CountsView                `json:"queue"`
+	Plugins   PluginsStatus             `json:"plugins"`
+	Events    EventsStatus              `json:"events"`
 } //@name SystemStatus
 
 // PluginsStatus lists the loaded operations (EasyTHS's shape).
@@ -166,7 +168,7 @@ type EventsStatus struct {
 // systemStatus reports brokerd in detail.
 //
 //	@Summary		System status
-//	@Description	Each terminal's driver, state, lane and supported operations; the queue's counts; the loaded operations; uptime.
+//	@Description	Each terminal's driver, state, lane and supported operations; the queue's counts; the loaded operations; uptime. data.automator is EasyTHS's object (connected, logged_in, app_path, backend), from the default terminal.
 //	@Tags			system
 //	@Produce		json
 //	@Success		200	{object}	Envelope{data=SystemStatus}
@@ -183,6 +185,7 @@ func (s *Server) systemStatus(c *gin.Context) {
 		Version:       s.cfg.Version,
 		StartedAt:     formatTime(s.started),
 		UptimeSeconds: now.Sub(s.started).Seconds(),
+		Automator:     newAutomatorStatus(s.terminals[s.order[0]]),
 		Terminals:     make(map[string]TerminalStatus, len(s.order)),
 		Queue:         st.CountsView,
 		Plugins:       PluginsStatus{LoadedPlugins: names, PluginCount: len(names)},

@@ -189,3 +189,47 @@ func TestSimQuote(t *testing.T) {
 		})
 	}
 }
+
+// pathTerminal is a fake terminal that drives a program on this machine.
+type pathTerminal struct{ *fakeTerminal }
+
+func (pathTerminal) AppPath() string { return "C:/同花顺远航版/transaction/xiadan.exe" }
+
+// TestSystemStatusHasEasyTHSAutomator: a script that checks
+// data.automator.connected and .logged_in, as EasyTHS's does, finds them,
+// from the default terminal.
+func TestSystemStatusHasEasyTHSAutomator(t *testing.T) {
+	h := newHarness(t)
+	e := expect(t, h.get("/api/v1/system/status"), 200, "")
+	var raw struct {
+		Automator map[string]json.RawMessage `json:"automator"`
+	}
+	if err := json.Unmarshal(e.Data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"connected", "logged_in", "app_path", "backend"} {
+		if _, ok := raw.Automator[k]; !ok {
+			t.Errorf("data.automator lacks %q: %s", k, e.Data)
+		}
+	}
+	v := dataAs[SystemStatus](t, e).Automator
+	if !v.Connected || !v.LoggedIn || v.Backend != "fake" || v.AppPath != nil || v.Terminal != "main" {
+		t.Errorf("%+v", v)
+	}
+
+	h.main.setState(automation.StateDisconnected)
+	v = dataAs[SystemStatus](t, expect(t, h.get("/api/v1/system/status"), 200, "")).Automator
+	if v.Connected || v.LoggedIn {
+		t.Errorf("disconnected default terminal: %+v", v)
+	}
+	// A backup terminal's state does not count.
+	h.main.setState(automation.StateReady)
+	h.backup.setState(automation.StateDisconnected)
+	if v = dataAs[SystemStatus](t, expect(t, h.get("/api/v1/system/status"), 200, "")).Automator; !v.Connected {
+		t.Errorf("%+v", v)
+	}
+
+	if p := newAutomatorStatus(pathTerminal{newFakeTerminal("ths")}).AppPath; p == nil || *p != "C:/同花顺远航版/transaction/xiadan.exe" {
+		t.Errorf("app_path %v", p)
+	}
+}

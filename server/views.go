@@ -39,6 +39,8 @@ type ResultView struct {
 	Success bool            `json:"success"`
 	Data    json.RawMessage `json:"data" swaggertype:"object"`
 	Message *string         `json:"message" extensions:"x-nullable"`
+	// Timestamp is when the operation finished (EasyTHS's result.timestamp).
+	Timestamp *string `json:"timestamp" extensions:"x-nullable" example:"2026-01-02T02:30:00.123456+00:00"`
 } //@name OperationResult
 
 func newStatusView(op queue.Operation, now time.Time) StatusView {
@@ -64,7 +66,8 @@ func newResultView(op queue.Operation) *ResultView {
 	if !op.Status.Final() {
 		return nil
 	}
-	return &ResultView{Success: op.Status == queue.StatusSuccess, Data: resultData(op), Message: outcomeMessage(op)}
+	return &ResultView{Success: op.Status == queue.StatusSuccess, Data: resultData(op), Message: outcomeMessage(op),
+		Timestamp: timeOrNil(op.FinishedAt)}
 }
 
 // resultData is the executor's data, or JSON null.

@@ -110,6 +110,7 @@ type Store struct {
 	hooks      testHooks
 	damage     *damage
 	wal        *walWatch
+	stats      commitStats
 
 	// mu guards closed; active counts the calls that got in before Close,
 	// so that Close can wait for them before it shuts the writer down.

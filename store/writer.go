@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 const (
@@ -79,7 +80,9 @@ func (s *Store) runWriter() {
 		}
 		batch = append(batch[:0], first)
 		batch = gather(s.writes, batch)
+		began := time.Now()
 		err := s.commit(batch, results)
+		s.stats.observe(len(batch), time.Since(began), err != nil)
 		if h := s.hooks.committed; h != nil {
 			h(len(batch))
 		}

@@ -130,6 +130,9 @@ func parseConfig(raw []byte) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return Config{}, explainTOML(err, raw)
 	}
+	if err := checkArrayTables(raw); err != nil {
+		return Config{}, err
+	}
 	return cfg, nil
 }
 
@@ -152,6 +155,9 @@ func explainTOML(err error, raw []byte) error {
 	if errors.As(err, &decErr) {
 		row, col := decErr.Position()
 		key := strings.Join(decErr.Key(), ".")
+		if words, ok := explainMismatch(key, decErr.Error()); ok && key != "" {
+			return fmt.Errorf("line %d, column %d: %s", row, col, words)
+		}
 		if key != "" {
 			return fmt.Errorf("line %d, column %d, key %s: %s", row, col, key, decErr.Error())
 		}

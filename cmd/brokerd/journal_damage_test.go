@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,4 +64,28 @@ func overwriteOperationsRoot(t *testing.T, journal string) {
 	_, err = f.WriteAt([]byte(strings.Repeat("\xff", int(pageSize))), (root-1)*pageSize)
 	must(t, err)
 	must(t, f.Close())
+}
+
+// TestJournalMetricsOfARealJournal: /metrics of a running brokerd counts
+// its journal's commits.
+func TestJournalMetricsOfARealJournal(t *testing.T) {
+	base, _, _ := startBrokerdWith(t, func(dir string) string { return simConfig(0, filepath.Join(dir, "j.db"), "") })
+	var a struct {
+		Success bool `json:"success"`
+	}
+	postJSON(t, base+"/api/v1/operations/funds_query?wait=5", `{}`, &a)
+	resp, err := http.Get(base + "/metrics")
+	must(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	must(t, err)
+	text := string(b)
+	for _, want := range []string{"brokerd_build_info{", "brokerd_journal_commits_total ", "brokerd_journal_commit_seconds_bucket{le=", `brokerd_journal_size_bytes{file="db"}`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(text, "brokerd_journal_commits_total 0\n") {
+		t.Error("no commit counted after a submit")
+	}
 }

@@ -164,6 +164,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Logger:     log.With("component", "http"),
 		Risk:       checker,
 		Schedules:  scheduler,
+		JournalStats: func() server.JournalStats {
+			return journalStats(st.CommitStats())
+		},
 	})
 	if err != nil {
 		return err
@@ -174,7 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	addr := net.JoinHostPort(cfg.API.Host, strconv.Itoa(cfg.API.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another brokerd or EasyTHS running? change [api] port)", addr, err)
+		return fmt.Errorf("listen on %s: %w (%s)", addr, err, listenHint(cfg.API.Host, err))
 	}
 	rec, err := q.Recover(ctx)
 	if err != nil {
@@ -242,7 +245,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// are released, and each terminal's running operation may finish.
 	qctx, cancel := context.WithTimeout(context.Background(), drainOperations)
 	if err := q.Shutdown(qctx); err != nil {
-		log.Error("shutdown: an operation was still running; it is journaled as running and will be marked interrupted at the next start", "err", err)
+		log.Error("shutdown: a driver did not return in time", "err", err)
 	}
 	cancel()
 	hctx, cancel := context.WithTimeout(context.Background(), drainHTTP)
@@ -369,6 +372,15 @@ func blockOnDamage(ctx context.Context, st *store.Store, q *queue.Queue, log *sl
 		err := st.Health()
 		log.Error("the journal is damaged: every lane is blocked and no submit is acknowledged", "err", err)
 		q.Block(err.Error())
+	}
+}
+
+// journalStats maps the store's commit statistics onto the server's.
+func journalStats(c store.CommitStats) server.JournalStats {
+	return server.JournalStats{
+		Commits: c.Commits, Failures: c.Failures, DBBytes: c.DBBytes, WALBytes: c.WALBytes,
+		CommitSeconds: server.Histogram(c.CommitSeconds),
+		GroupSize:     server.Histogram(c.GroupSize),
 	}
 }
 
