@@ -18,7 +18,7 @@ var testNow = time.Date(2026, 1, 5, 2, 30, 0, 0, time.UTC)
 
 func testRegistry() *Registry {
 	r := NewRegistry(StockSet(), ExchangeSet())
-	r.Now = func() time.Time { return testNow }
+	r.WithClock(func() time.Time { return testNow })
 	return r
 }
 
@@ -611,7 +611,7 @@ func TestExecuteReadsCanonicalParams(t *testing.T) {
 
 func TestExecuteUsesTheRegistryClock(t *testing.T) {
 	r := NewRegistry(StockSet(), ExchangeSet())
-	r.Now = func() time.Time { return time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC) }
+	r.WithClock(func() time.Time { return time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC) })
 	res, err := r.Execute(context.Background(), &fakeBroker{}, automation.OpFundsQuery, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -226,11 +226,9 @@ func (e *ValidationError) ErrorCode() string { return string(automation.CodeInva
 type Registry struct {
 	plugins map[string]*Plugin
 	order   []string
-
-	// Now is the registry's clock: Execute stamps results with it and
-	// turns time ranges into dates with it. Tests set it; nil means
-	// time.Now.
-	Now func() time.Time
+	// now is the registry's clock: Execute stamps results with it and
+	// turns time ranges into dates with it (WithClock).
+	now func() time.Time
 }
 
 // Set is a family's operations: the A-share set (StockSet) or the exchange
@@ -255,7 +253,7 @@ func StockSet() Set {
 // order. Two sets naming the same operation is a programming error: it
 // panics.
 func NewRegistry(sets ...Set) *Registry {
-	r := &Registry{plugins: make(map[string]*Plugin), Now: time.Now}
+	r := &Registry{plugins: make(map[string]*Plugin), now: time.Now}
 	for _, set := range sets {
 		for _, p := range set.Plugins {
 			r.register(p)
@@ -385,11 +383,12 @@ func withVenueCode(res Result, err error) Result {
 	return res
 }
 
-func (r *Registry) now() time.Time {
-	if r.Now == nil {
-		return time.Now()
-	}
-	return r.Now()
+// WithClock sets the registry's clock (time.Now by default): results are
+// stamped with it and relative time ranges (近一周, …) count back from it.
+// Call it before the registry is shared.
+func (r *Registry) WithClock(now func() time.Time) *Registry {
+	r.now = now
+	return r
 }
 
 func unsupported(t automation.Terminal, name string) error {

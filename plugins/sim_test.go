@@ -58,7 +58,7 @@ func newAccount(t *testing.T) *account {
 	}
 	t.Cleanup(func() { term.Close() })
 	reg := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
-	reg.Now = clk.Now
+	reg.WithClock(clk.Now)
 	return &account{t: t, reg: reg, sim: term, clk: clk}
 }
 
