@@ -1564,7 +1564,7 @@ const docTemplate = `{
                     "description": "Timestamp is when the operation finished (EasyTHS's result.timestamp).",
                     "type": "string",
                     "x-nullable": true,
-                    "example": "2026-01-02T02:30:00.123456+00:00"
+                    "example": "2026-01-02T10:30:00.123456+08:00"
                 }
             }
         },
@@ -1997,7 +1997,7 @@ var SwaggerInfo = &swag.Spec{
 	BasePath:         "/api/v1",
 	Schemes:          []string{},
 	Title:            "brokerd API",
-	Description:      "brokerd puts a priority queue with one serialized worker per terminal in front of broker terminals. Its REST contract is EasyTHS's: every JSON answer is the envelope {success, message, data, error_code, timestamp}, with every key always present.\nSubmit an operation with POST /operations/{name}, then follow it with /operations/{id}/status or block on /operations/{id}/result. Each operation's parameters are documented under the \"operation: NAME\" tags below, with an example request.",
+	Description:      "brokerd puts a priority queue with one serialized worker per terminal in front of broker terminals. Its REST contract is EasyTHS's: every JSON answer is the envelope {success, message, data, error_code, timestamp}, with every key always present.\nEvery timestamp (the envelope's, an operation's times, events, results) is RFC 3339 in China time, +08:00, the exchanges' zone, wherever brokerd runs.\nSubmit an operation with POST /operations/{name}, then follow it with /operations/{id}/status or block on /operations/{id}/result. Each operation's parameters are documented under the \"operation: NAME\" tags below, with an example request.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",
