@@ -22,7 +22,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), venue (a venue reported an order update or a fill by itself: terminal, kind, data), risk (a terminal was halted by the kill switch or resumed: terminal, halted, reason, cancelled_count), dropped (this client read too slowly and lost events: refetch what it follows). A client that reconnects with Last-Event-ID (browsers send it by themselves; or ?last_event_id=) first gets the events it missed, from the last 1024 kept; when they are no longer kept, an event reset (refetch the state) and then the live events. A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
+                "description": "A text/event-stream of changes, each as \"id: N\", \"event: TYPE\", \"data: JSON\". Types: operation (an operation was queued, started or finished; data is its status), lane (a lane went idle, running, paused, stuck or stopped), terminal (a terminal's connection state changed), venue (what a venue did on its own: an exchange's order updates and fills, kind order or fill; the sim's kind fill for a resting order that filled and kind condition_triggered for a condition order that fired), risk (a terminal was halted by the kill switch or resumed: terminal, halted, reason, cancelled_count), dropped (this client read too slowly and lost events: refetch what it follows). A client that reconnects with Last-Event-ID (browsers send it by themselves; or ?last_event_id=) first gets the events it missed, from the last 1024 kept; when they are no longer kept, an event reset (refetch the state) and then the live events. A comment line is sent every 15 s to keep the connection open. ?terminal= keeps one terminal's events; ?operation= keeps the events of one operation (by id) or of one operation name, and no lane or terminal events.",
                 "produces": [
                     "text/event-stream"
                 ],
@@ -2008,7 +2008,7 @@ const docTemplate = `{
                     "description": "Timestamp is when the operation finished (EasyTHS's result.timestamp).",
                     "type": "string",
                     "x-nullable": true,
-                    "example": "2026-01-02T02:30:00.123456+00:00"
+                    "example": "2026-01-02T10:30:00.123456+08:00"
                 }
             }
         },
@@ -2615,7 +2615,7 @@ var SwaggerInfo = &swag.Spec{
 	BasePath:         "/api/v1",
 	Schemes:          []string{},
 	Title:            "brokerd API",
-	Description:      "brokerd puts a priority queue with one serialized worker per terminal in front of broker terminals. Its REST contract is EasyTHS's: every JSON answer is the envelope {success, message, data, error_code, timestamp}, with every key always present.\nSubmit an operation with POST /operations/{name}, then follow it with /operations/{id}/status or block on /operations/{id}/result. Each operation's parameters are documented under the \"operation: NAME\" tags below, with an example request.",
+	Description:      "brokerd puts a priority queue with one serialized worker per terminal in front of broker terminals. Its REST contract is EasyTHS's: every JSON answer is the envelope {success, message, data, error_code, timestamp}, with every key always present.\nEvery timestamp (the envelope's, an operation's times, events, results) is RFC 3339 in China time, +08:00, the exchanges' zone, wherever brokerd runs.\nSubmit an operation with POST /operations/{name}, then follow it with /operations/{id}/status or block on /operations/{id}/result. Each operation's parameters are documented under the \"operation: NAME\" tags below, with an example request.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Regenerates the OpenAPI spec in docs/ (docs.go, swagger.json, swagger.yaml)
-# from the swag annotations of the server package.
+# Regenerates the OpenAPI spec in docs/ from the swag annotations of the
+# server package: docs.go (swag's template, which the server merges with the
+# operations' schemas at run time) and swagger.json (the same merge, as
+# /docs/doc.json serves it: scripts/mergespec).
 #
 #   scripts/swag.sh          regenerate docs/
 #   scripts/swag.sh check    fail (naming the file) when docs/ is not what
@@ -15,8 +17,9 @@ SWAG_VERSION=v1.16.6
 generate() {
 	go run "github.com/swaggo/swag/cmd/swag@$SWAG_VERSION" init --quiet \
 		--generalInfo server.go --dir ./server,./plugins \
-		--output "$1" --packageName docs --outputTypes go,json,yaml
+		--output "$1" --packageName docs --outputTypes go,json
 	gofmt -w "$1/docs.go"
+	go run ./scripts/mergespec "$1/swagger.json"
 }
 
 case "${1:-generate}" in
@@ -28,7 +31,7 @@ check)
 	trap 'rm -rf "$tmp"' EXIT
 	generate "$tmp"
 	status=0
-	for f in docs.go swagger.json swagger.yaml; do
+	for f in docs.go swagger.json; do
 		if ! diff -u "docs/$f" "$tmp/$f"; then
 			echo "docs/$f is out of date with the annotations in server/: run scripts/swag.sh and commit docs/" >&2
 			status=1

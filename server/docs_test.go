@@ -53,7 +53,7 @@ func TestDocs(t *testing.T) {
 	}
 	// Every route of the API is documented.
 	for path, methods := range map[string][]string{
-		"/operations/{name}": {"post"}, "/operations/{id}/status": {"get"}, "/operations/{id}/result": {"get"},
+		"/operations/{id}/status": {"get"}, "/operations/{id}/result": {"get"},
 		"/operations/{id}": {"delete"}, "/operations/": {"get"}, "/history": {"get"}, "/queue/stats": {"get"},
 		"/queue/pause": {"post"}, "/queue/resume": {"post"}, "/system/health": {"get"}, "/system/status": {"get"},
 		"/system/info": {"get"}, "/system/reconnect": {"post"}, "/events": {"get"}, "/ping": {"get"},

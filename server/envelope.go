@@ -89,7 +89,13 @@ var codeStatus = map[string]int{
 // "Z"), which every Python's datetime.fromisoformat reads.
 const timeFormat = "2006-01-02T15:04:05.000000-07:00"
 
-func formatTime(t time.Time) string { return t.Format(timeFormat) }
+// chinaTime is the one time zone of every timestamp brokerd writes: the
+// envelope's, an operation's times, events, and the results' (the plugins
+// write China time too): UTC+8, the exchanges' zone, wherever brokerd
+// runs. A fixed zone needs no tzdata on Windows.
+var chinaTime = time.FixedZone("CST", 8*60*60)
+
+func formatTime(t time.Time) string { return t.In(chinaTime).Format(timeFormat) }
 
 // timeOrNil is t formatted, or nil for the zero time.
 func timeOrNil(t time.Time) *string {

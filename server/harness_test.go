@@ -288,7 +288,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	})
 
 	deps := Deps{
-		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: terminals, History: setup.history, Journal: setup.journal, JournalStats: setup.stats,
+		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet()), Terminals: terminals, History: setup.history, Journal: setup.journal, JournalStats: setup.stats,
 		Metrics: h.metrics, Events: h.events,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    h.clock.Now,

@@ -218,10 +218,11 @@ func TestListOperations(t *testing.T) {
 	for _, path := range []string{"/api/v1/operations/", "/api/v1/operations"} {
 		e := expect(t, h.get(path), 200, "")
 		list := dataAs[OperationList](t, e)
-		if list.Count != len(automation.StockOperations) || len(list.Operations) != list.Count {
+		all := slices.Concat(automation.StockOperations, automation.ExchangeOperations)
+		if list.Count != len(all) || len(list.Operations) != list.Count {
 			t.Fatalf("%s: count %d", path, list.Count)
 		}
-		if !slices.Equal(list.Names, automation.StockOperations) {
+		if !slices.Equal(list.Names, all) {
 			t.Errorf("names %v", list.Names)
 		}
 		buy := list.Operations["buy"]

@@ -7,6 +7,7 @@
 //	@title						brokerd API
 //	@version					1
 //	@description				brokerd puts a priority queue with one serialized worker per terminal in front of broker terminals. Its REST contract is EasyTHS's: every JSON answer is the envelope {success, message, data, error_code, timestamp}, with every key always present.
+//	@description				Every timestamp (the envelope's, an operation's times, events, results) is RFC 3339 in China time, +08:00, the exchanges' zone, wherever brokerd runs.
 //	@description				Submit an operation with POST /operations/{name}, then follow it with /operations/{id}/status or block on /operations/{id}/result. Each operation's parameters are documented under the "operation: NAME" tags below, with an example request.
 //	@BasePath					/api/v1
 //	@securityDefinitions.apikey	BearerAuth

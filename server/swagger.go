@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 	"github.com/brokerd/brokerd/plugins"
 )
 
-// Regenerate docs/ (swagger.json, swagger.yaml, docs.go) from the
+// Regenerate docs/ (docs.go, and swagger.json merged as served) from the
 // annotations; scripts/swag.sh check tells whether they are up to date.
 //go:generate sh ../scripts/swag.sh
 
@@ -42,9 +43,51 @@ func (c *specCache) get() ([]byte, error) {
 
 // buildSpec merges the swag spec with the registry's schemas.
 func (s *Server) buildSpec() ([]byte, error) {
+	return mergeSpec([]byte(docs.SwaggerInfo.ReadDoc()), s.operationList(), true)
+}
+
+// MergeSpec merges a swag spec (swagger.json as swag writes it) with the
+// operations' schemas the way /docs/doc.json does, for no terminal in
+// particular (the served one also says which configured terminals support
+// each operation). scripts/swag.sh writes docs/swagger.json with it, so
+// that the committed spec is the served one. The output is indented.
+func MergeSpec(raw []byte, ops Operations) ([]byte, error) {
+	descs := ops.Describe()
+	list := OperationList{Operations: make(map[string]OperationInfo, len(descs)), Names: ops.Names()}
+	for _, name := range list.Names {
+		list.Operations[name] = OperationInfo{Description: descs[name]}
+	}
+	list.Count = len(list.Operations)
+	doc, err := mergeSpec(raw, list, false)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, doc, "", "    "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+// mergeSpec adds one concrete path per operation to the swag spec, fixes
+// what swag leaves invalid or vague (an empty host, one error example for
+// every status, a generic submit body without an example), and says which
+// of list's terminals support each operation when withTerminals.
+func mergeSpec(raw []byte, list OperationList, withTerminals bool) ([]byte, error) {
 	var spec map[string]any
-	if err := json.Unmarshal([]byte(docs.SwaggerInfo.ReadDoc()), &spec); err != nil {
+	if err := json.Unmarshal(raw, &spec); err != nil {
 		return nil, fmt.Errorf("read the generated spec: %w", err)
+	}
+	// Swagger 2.0 forbids an empty host: without one, clients use the host
+	// that served the spec, which is what brokerd means.
+	if h, ok := spec["host"].(string); ok && h == "" {
+		delete(spec, "host")
+	}
+	if sc, ok := spec["schemes"].([]any); ok && len(sc) == 0 {
+		delete(spec, "schemes")
+	} else if spec["schemes"] == nil {
+		delete(spec, "schemes")
 	}
 	paths, _ := spec["paths"].(map[string]any)
 	generic, _ := dig(paths, "/operations/{name}", "post").(map[string]any)
@@ -52,7 +95,7 @@ func (s *Server) buildSpec() ([]byte, error) {
 	if generic == nil || submitProps == nil {
 		return nil, errors.New("the generated spec lacks POST /operations/{name} or SubmitRequest: regenerate docs/ with scripts/swag.sh")
 	}
-	list := s.operationList()
+	exampleGenericSubmit(spec, list)
 	tags := []any{
 		map[string]any{"name": "operations", "description": "submit, follow, cancel and list operations; the history"},
 		map[string]any{"name": "queue", "description": "the lanes: statistics, pause and resume"},
@@ -60,6 +103,7 @@ func (s *Server) buildSpec() ([]byte, error) {
 		map[string]any{"name": "events", "description": "the Server-Sent Events stream"},
 		map[string]any{"name": "sim", "description": "controls of the simulated terminal"},
 	}
+	generic = deepCopy(generic).(map[string]any)
 	for _, name := range list.Names {
 		info := list.Operations[name]
 		op := deepCopy(generic).(map[string]any)
@@ -67,25 +111,32 @@ func (s *Server) buildSpec() ([]byte, error) {
 		op["tags"] = []any{tag}
 		op["operationId"] = "submit_" + name
 		op["summary"] = fmt.Sprintf("%s — %s", name, info.DescriptionEn)
-		op["description"] = operationDescription(name, info)
+		op["description"] = operationDescription(name, info, withTerminals)
 		op["parameters"] = concreteParameters(op["parameters"], name, info, submitProps)
 		paths["/operations/"+name] = map[string]any{"post": op}
 		tags = append(tags, map[string]any{"name": tag, "description": info.Description.Description + " — " + info.DescriptionEn})
 	}
 	spec["tags"] = tags
+	// The concrete paths replace the generic one: OpenAPI counts
+	// /operations/{name} and DELETE's /operations/{id} as the same path,
+	// and a concrete path documents more.
+	delete(paths, "/operations/{name}")
+	exampleErrors(paths)
 	return json.Marshal(spec)
 }
 
 // operationDescription explains one operation in its path's description.
-func operationDescription(name string, info OperationInfo) string {
+func operationDescription(name string, info OperationInfo, withTerminals bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s). %s.\n\n", info.Description.Description, info.Name, info.DescriptionEn)
 	if info.SideEffect {
 		b.WriteString("**Changes the account**: a timeout ends it `outcome_unknown` (check the account before retrying); send an Idempotency-Key.\n\n")
 	}
-	if len(info.Terminals) == 0 {
+	switch {
+	case !withTerminals:
+	case len(info.Terminals) == 0:
 		b.WriteString("No configured terminal supports it.\n\n")
-	} else {
+	default:
 		fmt.Fprintf(&b, "Supported by: %s.\n\n", strings.Join(info.Terminals, ", "))
 	}
 	b.WriteString("Parameters (params):\n\n")

@@ -27,7 +27,7 @@ func TestHealth(t *testing.T) {
 	e := expect(t, h.get("/api/v1/system/health"), 200, "")
 	v := dataAs[HealthView](t, e)
 	if v.Status != "healthy" || v.Components.Terminals["main"] != "ready" || len(v.Components.Terminals) != 4 ||
-		v.Components.Plugins.Loaded != len(automation.StockOperations) || len(v.Problems) != 0 ||
+		v.Components.Plugins.Loaded != len(automation.StockOperations)+len(automation.ExchangeOperations) || len(v.Problems) != 0 ||
 		v.Components.Automator != "connected" || !v.Components.LoggedIn {
 		t.Fatalf("%s", e.Data)
 	}
@@ -72,7 +72,7 @@ func TestSystemStatusAndInfo(t *testing.T) {
 	e = expect(t, h.get("/api/v1/system/status"), 200, "")
 	v := dataAs[SystemStatus](t, e)
 	if v.Version != "v1.2.3-test" || len(v.Terminals) != 4 || !v.Terminals["main"].Default || v.Terminals["backup"].Default ||
-		v.Terminals["main"].State != "ready" || v.Plugins.PluginCount != 15 || v.Queue.Success != 1 {
+		v.Terminals["main"].State != "ready" || v.Plugins.PluginCount != len(automation.StockOperations)+len(automation.ExchangeOperations) || v.Queue.Success != 1 {
 		t.Fatalf("%s", e.Data)
 	}
 	if len(v.Terminals["gw"].Operations) != 0 || !slices.Contains(v.Terminals["main"].Operations, "buy") {

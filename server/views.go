@@ -40,7 +40,7 @@ type ResultView struct {
 	Data    json.RawMessage `json:"data" swaggertype:"object"`
 	Message *string         `json:"message" extensions:"x-nullable"`
 	// Timestamp is when the operation finished (EasyTHS's result.timestamp).
-	Timestamp *string `json:"timestamp" extensions:"x-nullable" example:"2026-01-02T02:30:00.123456+00:00"`
+	Timestamp *string `json:"timestamp" extensions:"x-nullable" example:"2026-01-02T10:30:00.123456+08:00"`
 } //@name OperationResult
 
 func newStatusView(op queue.Operation, now time.Time) StatusView {

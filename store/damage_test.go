@@ -60,7 +60,13 @@ func TestIntegrityCheckIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open with a check cut short: %v", err)
 	}
+	if !strings.HasPrefix(s.IntegrityCheck(), "skipped") {
+		t.Errorf("IntegrityCheck = %q", s.IntegrityCheck())
+	}
 	must(t, s.Close())
+	if ok := openTest(t, Options{}); ok.IntegrityCheck() != "ok" {
+		t.Errorf("a healthy journal: IntegrityCheck = %q", ok.IntegrityCheck())
+	}
 }
 
 // TestMalformedAtRunTimeCondemnsTheJournal: damage found while running (the

@@ -111,6 +111,7 @@ type Store struct {
 	damage     *damage
 	wal        *walWatch
 	stats      commitStats
+	integrity  string // how the integrity check at Open went
 
 	// mu guards closed; active counts the calls that got in before Close,
 	// so that Close can wait for them before it shuts the writer down.

@@ -184,6 +184,7 @@ func (t *Terminal) fire(c *condition, at time.Time, s orderSpec) {
 		o = t.reject(at, s, s.price, err.Error())
 	}
 	c.Status, c.ContractNo, c.ClosedAt = automation.ConditionTriggered, o.ContractNo, at
+	t.note(at, EventConditionTriggered, TriggerEvent{Condition: c.view(), Order: o.view()})
 	t.retireCondition(c)
 }
 

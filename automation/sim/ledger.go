@@ -308,6 +308,7 @@ func (t *Terminal) commit(ctx context.Context) error {
 	if len(records) == 0 && bytes.Equal(body, t.saved) {
 		t.changed = false
 		t.keepToday()
+		t.flushEvents()
 		return nil
 	}
 	raw, err := encodeEnvelope(body, t.evaluatedAt)
@@ -330,6 +331,7 @@ func (t *Terminal) commit(ctx context.Context) error {
 	t.retired = retired{}
 	t.keepToday()
 	t.pruneArchive(ctx)
+	t.flushEvents()
 	return nil
 }
 
@@ -349,6 +351,7 @@ func (t *Terminal) commitToMemory(ctx context.Context) error {
 	t.changed = false
 	t.keepToday()
 	t.pruneArchive(ctx)
+	t.flushEvents()
 	return nil
 }
 
@@ -375,4 +378,5 @@ func (t *Terminal) rollback() {
 	}
 	t.setState(st, t.savedAt)
 	t.day.rollback(st.Orders)
+	t.pending = nil // what they told of did not happen after all
 }

@@ -13,5 +13,5 @@ func Open(ctx context.Context, name string, raw automation.Options, env automati
 	if err := raw.Decode(&opts); err != nil {
 		return nil, err
 	}
-	return New(ctx, name, opts, Deps{Ledger: env.Ledger, Now: env.Now})
+	return New(ctx, name, opts, Deps{Ledger: env.Ledger, Now: env.Now, Publish: env.Publish})
 }

@@ -340,6 +340,7 @@ func (t *Terminal) matchOpen(p point, at time.Time, code string) {
 		price, _ := t.priceAt(in, p)
 		if o.Side == automation.Buy && price <= o.Price || o.Side == automation.Sell && price >= o.Price {
 			t.fill(o, in, o.Price, at)
+			t.note(at, EventFill, FillEvent{Order: o.view(), Resting: true})
 		}
 	}
 }

@@ -22,6 +22,10 @@ type Deps struct {
 	// After is how the terminal waits out its latency and stall faults;
 	// nil means time.After. Tests pass a channel they control.
 	After func(time.Duration) <-chan time.Time
+	// Publish reports what the broker does on its own: a resting order
+	// that fills, a condition order that fires (events.go). nil: nobody
+	// is told. It must not block.
+	Publish func(automation.VenueEvent)
 }
 
 // Terminal is a simulated A-share broker terminal. It implements
@@ -33,6 +37,8 @@ type Terminal struct {
 	now     func() time.Time
 	after   func(time.Duration) <-chan time.Time
 	ledger  Ledger
+	publish func(automation.VenueEvent)
+	pending []automation.VenueEvent // events of changes not saved yet (events.go); guarded by mu
 	latency time.Duration
 	fees    feeSchedule
 	repo    repoTable
@@ -80,6 +86,7 @@ func New(ctx context.Context, name string, opts Options, deps Deps) (*Terminal, 
 		now:     deps.Now,
 		after:   deps.After,
 		ledger:  deps.Ledger,
+		publish: deps.Publish,
 		latency: time.Duration(opts.Latency),
 		fees:    opts.fees(),
 		repo:    newRepoTable(opts.RepoRates),

@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	log.Info("opened the journal", "path", st.Path(), "integrity_check", st.IntegrityCheck())
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error("close the journal", "err", err)
