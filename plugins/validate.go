@@ -202,6 +202,38 @@ func splitObject(raw json.RawMessage) (fields map[string]json.RawMessage, errs [
 	}
 }
 
+// ObjectMembers reads raw, a valid JSON object, into its members (sub-slices
+// of raw, the last one when a key repeats) and names the keys given more
+// than once, each once, in the order they repeat. It is the same linear walk
+// that reads params, without allocating per member beyond the map.
+func ObjectMembers(raw json.RawMessage) (map[string]json.RawMessage, []string) {
+	raw = bytes.TrimSpace(raw)
+	fields := make(map[string]json.RawMessage, 8)
+	var repeated []string
+	for i := 1; ; {
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] == '}' { // the end (or input that broke the precondition)
+			return fields, repeated
+		}
+		if raw[i] == ',' {
+			i++
+			continue
+		}
+		end := stringEnd(raw, i)
+		key := decodeString(raw[i:min(end, len(raw))])
+		i = skipSpace(raw, skipSpace(raw, end)+1) // past the colon
+		if i >= len(raw) {
+			return fields, repeated
+		}
+		end = valueEnd(raw, i)
+		if _, dup := fields[key]; dup && !slices.Contains(repeated, key) {
+			repeated = append(repeated, key)
+		}
+		fields[key] = json.RawMessage(raw[i:end])
+		i = end
+	}
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++

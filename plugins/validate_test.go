@@ -3,6 +3,8 @@ package plugins
 import (
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -432,6 +434,27 @@ func TestValidateClipsLongValues(t *testing.T) {
 	for _, e := range errs {
 		if len(e.Field)+len(e.Reason) > 400 {
 			t.Errorf("error not clipped: %d bytes", len(e.Field)+len(e.Reason))
+		}
+	}
+}
+
+func TestObjectMembers(t *testing.T) {
+	for _, tc := range []struct {
+		raw      string
+		fields   map[string]string
+		repeated []string
+	}{
+		{`{}`, map[string]string{}, nil},
+		{` { "a" : 1 , "b":{"x":[1,2,{"y":"}"}]}, "c":"s\"q"} `, map[string]string{"a": "1", "b": `{"x":[1,2,{"y":"}"}]}`, "c": `"s\"q"`}, nil},
+		{`{"params":{"a":1},"par\u0061ms":{"a":2},"p":1,"p":2,"params":3}`, map[string]string{"params": "3", "p": "2"}, []string{"params", "p"}},
+	} {
+		fields, repeated := ObjectMembers(json.RawMessage(tc.raw))
+		got := map[string]string{}
+		for k, v := range fields {
+			got[k] = string(v)
+		}
+		if !maps.Equal(got, tc.fields) || !slices.Equal(repeated, tc.repeated) {
+			t.Errorf("%s: %v %v, want %v %v", tc.raw, got, repeated, tc.fields, tc.repeated)
 		}
 	}
 }

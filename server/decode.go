@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
 )
 
@@ -157,11 +158,11 @@ func decodeObject(body []byte) (map[string]json.RawMessage, []fieldError, error)
 	if !json.Valid(body) {
 		return nil, nil, errMalformed
 	}
-	var fields map[string]json.RawMessage
-	if body[0] != '{' || json.Unmarshal(body, &fields) != nil {
+	if body[0] != '{' {
 		return nil, []fieldError{{Field: "body", Reason: `must be a JSON object such as {"params": {...}}`}}, nil
 	}
-	return fields, duplicateErrors(duplicateKeys(body)), nil
+	fields, repeated := plugins.ObjectMembers(body)
+	return fields, duplicateErrors(repeated), nil
 }
 
 // sortFieldErrors orders errors by field, so that answers do not depend on
