@@ -1,11 +1,12 @@
 package binance
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Options are the [terminals.options] of a terminal with driver =
@@ -102,21 +103,5 @@ func optionError(key, format string, args ...any) error {
 	return fmt.Errorf("binance option %s: %s", key, fmt.Sprintf(format, args...))
 }
 
-// Duration is a time.Duration written as a string: "5s", "23h".
-type Duration time.Duration
-
-func (d Duration) String() string { return time.Duration(d).String() }
-
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-func (d *Duration) UnmarshalText(b []byte) error {
-	if len(b) == 0 {
-		return errors.New(`empty duration: write one such as "5s"`)
-	}
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf(`%q is not a duration such as "5s" or "23h"`, b)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is an option written as a string: "5s", "23h".
+type Duration = automation.Duration

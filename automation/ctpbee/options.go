@@ -1,10 +1,11 @@
 package ctpbee
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Options are a ctpbee terminal's [terminals.options] (DRIVERS.md). The
@@ -70,19 +71,5 @@ func optionError(key, format string, args ...any) error {
 	return fmt.Errorf("options.%s %s", key, fmt.Sprintf(format, args...))
 }
 
-// duration is a time.Duration written as a string: "15s", "500ms".
-type duration time.Duration
-
-func (d *duration) UnmarshalText(b []byte) error {
-	if len(b) == 0 {
-		return errors.New(`empty duration: write one such as "15s"`)
-	}
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf(`%q is not a duration such as "15s" or "500ms"`, b)
-	}
-	*d = duration(v)
-	return nil
-}
-
-func (d duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+// duration is an option written as a string: "15s", "500ms".
+type duration = automation.Duration

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Options are an easyths terminal's [terminals.options], as DRIVERS.md
@@ -43,16 +45,5 @@ func (o Options) validate() (*url.URL, error) {
 	return u, nil
 }
 
-// duration is a time.Duration written as a string: "15s", "500ms".
-type duration time.Duration
-
-func (d duration) String() string { return time.Duration(d).String() }
-
-func (d *duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"15s\"", b)
-	}
-	*d = duration(v)
-	return nil
-}
+// duration is an option written as a string: "15s", "500ms".
+type duration = automation.Duration

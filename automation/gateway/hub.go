@@ -53,8 +53,8 @@ func (h *Hub) Open(ctx context.Context, name string, raw automation.Options, env
 	s := &session{
 		name: name, platform: opts.Platform, symbols: append([]string(nil), opts.Symbols...),
 		access: access, secret: secret,
-		loginTimeout:   opts.LoginTimeout.d(),
-		requestTimeout: opts.RequestTimeout.d(),
+		loginTimeout:   opts.LoginTimeout.Value(),
+		requestTimeout: opts.RequestTimeout.Value(),
 		log:            env.Log(), term: t,
 	}
 	h.mu.Lock()

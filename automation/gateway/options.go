@@ -1,11 +1,12 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/brokerd/brokerd/automation"
 )
 
 // Options are a gateway terminal's [terminals.options] (DRIVERS.md, the
@@ -126,23 +127,5 @@ func optionError(key, format string, args ...any) error {
 	return fmt.Errorf("gateway option %s: %s", key, fmt.Sprintf(format, args...))
 }
 
-// duration is a time.Duration written as a string: "500ms", "30s".
-type duration time.Duration
-
-func (d duration) String() string { return time.Duration(d).String() }
-
-func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-func (d *duration) UnmarshalText(b []byte) error {
-	if len(b) == 0 {
-		return errors.New(`empty duration: write one such as "30s"`)
-	}
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf(`%q is not a duration such as "500ms" or "30s"`, b)
-	}
-	*d = duration(v)
-	return nil
-}
-
-func (d duration) d() time.Duration { return time.Duration(d) }
+// duration is an option written as a string: "500ms", "30s".
+type duration = automation.Duration

@@ -176,7 +176,7 @@ func TestOptions(t *testing.T) {
 		})
 	}
 	d := DefaultOptions()
-	if d.LoginTimeout.d().String() != "30s" || d.PingEvery.d().String() != "5s" || d.PongTimeout.d().String() != "15s" {
+	if d.LoginTimeout.Value().String() != "30s" || d.PingEvery.Value().String() != "5s" || d.PongTimeout.Value().String() != "15s" {
 		t.Fatalf("defaults %+v", d)
 	}
 }
