@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -103,7 +104,7 @@ func (t *Terminal) submitError(name string, sideEffect bool, r reply, err error)
 			return automation.NotConnected("EasyTHS %s: nothing was sent: %v", name, se.err)
 		}
 		if sideEffect {
-			return automation.OutcomeUnknown(se.err, "EasyTHS %s: the submit's answer was lost; EasyTHS may have queued it and, without its id, cannot be asked: check the account, nothing was resent", name)
+			return automation.OutcomeUnknown(&submitLost{se.err}, "EasyTHS %s: the submit's answer was lost; EasyTHS may have queued it and, without its id, cannot be asked: check the account, nothing was resent", name)
 		}
 		return automation.NotConnected("EasyTHS %s: %v", name, err)
 	}
@@ -135,12 +136,19 @@ func (t *Terminal) submitError(name string, sideEffect bool, r reply, err error)
 		return automation.RateLimited(r.retryAfter(), "EasyTHS rate limit (answered 500): %s", text)
 	case r.status >= 500:
 		if sideEffect {
-			return automation.OutcomeUnknown(nil, "EasyTHS %s: the submit answered %s with no operation id; check the account, nothing was resent", name, r)
+			return automation.OutcomeUnknown(&submitLost{fmt.Errorf("HTTP %d", r.status)}, "EasyTHS %s: the submit answered %s with no operation id; check the account, nothing was resent", name, r)
 		}
 		return automation.NotConnected("EasyTHS %s: %s", name, r)
 	}
 	return automation.VenueError(automation.CodeRejected, env.code(), "EasyTHS refused "+name+": "+text)
 }
+
+// submitLost marks a submit that may or may not have been queued, its
+// answer (and so its id) lost.
+type submitLost struct{ err error }
+
+func (e *submitLost) Error() string { return "the submit's answer was lost: " + e.err.Error() }
+func (e *submitLost) Unwrap() error { return e.err }
 
 // httpError is the error of a non-200 answer to a read of the system.
 func (t *Terminal) httpError(what string, r reply) error {

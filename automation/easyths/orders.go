@@ -3,7 +3,10 @@ package easyths
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/brokerd/brokerd/automation"
@@ -28,6 +31,10 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.OrderRequest) 
 	}
 	sentAt := t.now()
 	data, id, err := t.runID(ctx, name, params, true)
+	var lost *submitLost
+	if errors.As(err, &lost) {
+		return t.settleSubmit(ctx, req, sentAt, err)
+	}
 	if err != nil {
 		return automation.Order{}, err
 	}
@@ -73,6 +80,42 @@ func withColumn(extra, key string, value any) string {
 	}
 	cols[key] = value
 	return automation.OrderExtra(cols)
+}
+
+// settleSubmit settles an order whose submit lost its answer, so its id is
+// unknown: by order_query, submitted after it at the same priority 0, so
+// that EasyTHS's FIFO worker has run the lost submit (if it was queued)
+// before it reads the orders. One candidate is the order; none means it
+// was not placed; several leave the outcome unknown, naming them.
+func (t *Terminal) settleSubmit(ctx context.Context, req automation.OrderRequest, sentAt time.Time, lost error) (automation.Order, error) {
+	if !t.Supports(automation.OpOrderQuery) {
+		return automation.Order{}, lost
+	}
+	t.log.Warn("EasyTHS submit answer lost; settling it from order_query, never resubmitting", "code", req.Code, "error", lost)
+	orders, err := t.Orders(ctx, req.Code)
+	if err != nil {
+		return automation.Order{}, lost
+	}
+	t.mu.Lock()
+	found := thsgrid.Candidates(orders, req, sentAt, t.claimed)
+	t.mu.Unlock()
+	switch len(found) {
+	case 0:
+		return automation.Order{}, automation.NoSuchOrder(fmt.Sprintf(
+			"EasyTHS %s %s: %v, and order_query (run after it by EasyTHS's FIFO queue) shows no such order: it was not placed", req.Side, req.Code, lost))
+	case 1:
+		o := found[0]
+		o.ClientOrderID = req.ClientOrderID
+		t.claim(o.ContractNo)
+		t.log.Info("EasyTHS order settled from order_query", "contract_no", o.ContractNo)
+		return o, nil
+	}
+	var names []string
+	for _, o := range found {
+		names = append(names, o.ContractNo+"@"+o.Time)
+	}
+	return automation.Order{}, automation.OutcomeUnknown(lost, "EasyTHS %s %s: the submit's answer was lost and order_query shows %d orders that could be it (合同编号@委托时间: %s); check the account",
+		req.Side, req.Code, len(found), strings.Join(names, ", "))
 }
 
 // findContract finds the number of the order req placed in order_query:

@@ -9,7 +9,9 @@
 // answers, and an answer lost after that is settled by asking EasyTHS for
 // that id's status — in the call while its deadline lasts, then in the
 // background (logged, and published as a venue event), and at the next
-// start for ids a crash left behind.
+// start for ids a crash left behind. An order whose submit lost its answer
+// (and so its id) is looked for with an order_query, which EasyTHS's FIFO
+// worker runs after the lost submit if that was queued.
 package easyths
 
 import (

@@ -117,6 +117,26 @@ func TestLostResultSettledByID(t *testing.T) {
 	}
 }
 
+// A submit whose answer is lost after EasyTHS queued it is settled from
+// order_query (FIFO behind it), never resubmitted.
+func TestLostSubmitSettled(t *testing.T) {
+	for _, v := range []easythstest.Version{easythstest.V2, easythstest.V17} {
+		for _, kind := range []easythstest.FaultKind{easythstest.Reset, easythstest.Error500} {
+			t.Run(string(v)+"/"+string(kind), func(t *testing.T) {
+				f := open(t, easythstest.Options{Version: v}, nil, nil)
+				f.peer.Inject(easythstest.Fault{Route: "submit:buy", Kind: kind, Carried: true})
+				o, err := f.term.PlaceOrder(testCtx(t), buy)
+				if err != nil || o.ContractNo == "" || o.Quantity != 100 {
+					t.Fatalf("%+v %v", o, err)
+				}
+				if s, e := f.peer.Submitted("buy"), f.peer.Executed("buy"); s != 1 || e != 1 {
+					t.Errorf("submitted %d, executed %d", s, e)
+				}
+			})
+		}
+	}
+}
+
 func TestSubmitFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -131,8 +151,8 @@ func TestSubmitFailures(t *testing.T) {
 		{"queue full v1.7", easythstest.V17, easythstest.Fault{Route: "submit", Kind: easythstest.QueueFull}, buy, automation.CodeNotConnected, "queue is full", false},
 		{"invalid v2", easythstest.V2, easythstest.Fault{}, automation.OrderRequest{Code: "000001", Side: automation.Buy, Price: 12.5, Quantity: 150}, automation.CodeRejected, "params.quantity", false},
 		{"invalid v1.7 (in the worker)", easythstest.V17, easythstest.Fault{}, automation.OrderRequest{Code: "000001", Side: automation.Buy, Price: 12.5, Quantity: 150}, automation.CodeRejected, "参数错误", true},
-		{"submit reset, queued", easythstest.V2, easythstest.Fault{Route: "submit", Kind: easythstest.Reset, Carried: true}, buy, automation.CodeOutcomeUnknown, "nothing was resent", true},
-		{"submit 500", easythstest.V17, easythstest.Fault{Route: "submit", Kind: easythstest.Error500}, buy, automation.CodeOutcomeUnknown, "nothing was resent", false},
+		{"submit reset, not queued", easythstest.V2, easythstest.Fault{Route: "submit", Kind: easythstest.Reset}, buy, automation.CodeRejected, "not placed", false},
+		{"submit 500", easythstest.V17, easythstest.Fault{Route: "submit", Kind: easythstest.Error500}, buy, automation.CodeRejected, "not placed", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := open(t, easythstest.Options{Version: tc.version}, nil, nil)
