@@ -147,3 +147,15 @@ func TestLostAnswerWarns(t *testing.T) {
 		t.Fatalf("a lost answer to a query: %v", err)
 	}
 }
+
+func TestUnhealthyIsAnAnswer(t *testing.T) {
+	body := `{"success":false,"message":"unhealthy: terminal sim is disconnected","data":{"status":"unhealthy","components":{"terminals":{"sim":"disconnected"},"lanes":{"sim":"idle"}},"problems":["terminal sim is disconnected"]},"error_code":"unavailable","timestamp":"2026-01-05T10:00:00.000000+08:00"}`
+	c, hits, _ := stub(t, answer(503, "", body))
+	h, err := c.Health(context.Background())
+	if err != nil || h.Healthy() || h.Components.Terminals["sim"] != "disconnected" || len(h.Problems) != 1 {
+		t.Fatalf("health %+v, %v", h, err)
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("an unhealthy answer was asked %d times", hits.Load())
+	}
+}

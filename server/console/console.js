@@ -213,7 +213,7 @@ function renderTerminals() {
       el("td", {}, el("strong", { text: name }), t.default ? el("span", { class: "muted", text: " (default)" }) : null),
       el("td", { text: t.driver }),
       el("td", {}, badge(t.state, "state")),
-      el("td", { class: "lane" }, badge(l.state, "state"), l.paused ? el("span", { class: "muted", text: " paused" }) : null),
+      el("td", { class: "lane" }, badge(l.state, "state"), l.paused && l.state !== "paused" ? el("span", { class: "muted", text: " (paused)" }) : null),
       el("td", { class: "queued", text: l.queued_count }),
       el("td", {}, current),
       el("td", { class: "muted", text: `${l.success_count} ok · ${l.failed_count} failed · ${l.cancelled_count} cancelled` }),
