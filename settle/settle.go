@@ -257,7 +257,7 @@ func (s *Settler) record(ctx context.Context, journal Journal, log *slog.Logger,
 	default:
 		msg = "cannot be settled: terminal " + op.Terminal + " cannot look orders up by client order id; check the account before placing it again"
 	}
-	data, _ := json.Marshal(res) // plain values
+	data := merged(op.Result, res)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := journal.Amend(wctx, op.ID, data, msg); err != nil {
@@ -265,4 +265,23 @@ func (s *Settler) record(ctx context.Context, journal Journal, log *slog.Logger,
 		return
 	}
 	log.Info("settled an unknown outcome", "settlement", outcome, "order_id", order.OrderID, "status", order.Status)
+}
+
+// merged is the operation's result with the settlement's fields added (or
+// replaced): what the plugin recorded when it failed (the client order id,
+// a venue's candidates) stays beside what the venue said later.
+func merged(result json.RawMessage, res Result) json.RawMessage {
+	fields := map[string]any{}
+	_ = json.Unmarshal(result, &fields) // no result, or not an object: the settlement alone
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	b, _ := json.Marshal(res) // plain values
+	var add map[string]any
+	_ = json.Unmarshal(b, &add)
+	for k, v := range add {
+		fields[k] = v
+	}
+	out, _ := json.Marshal(fields)
+	return out
 }

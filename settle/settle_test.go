@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,8 +62,8 @@ type journal struct {
 }
 
 type amendment struct {
-	id, message string
-	result      Result
+	id, message, raw string
+	result           Result
 }
 
 func newJournal() *journal { return &journal{amended: make(chan amendment, 8)} }
@@ -79,7 +80,7 @@ func (j *journal) Amend(_ context.Context, id string, result json.RawMessage, me
 	if err := json.Unmarshal(result, &r); err != nil {
 		return err
 	}
-	j.amended <- amendment{id: id, message: message, result: r}
+	j.amended <- amendment{id: id, message: message, result: r, raw: string(result)}
 	return nil
 }
 
@@ -90,6 +91,11 @@ func lostOrder(id, key, code string) queue.Operation {
 		Params:         json.RawMessage(`{"symbol":"BTCUSDT","side":"BUY","quantity":"0.01","price":"65000","type":"LIMIT"}`),
 		IdempotencyKey: key, SubmittedAt: time.Now(),
 	}
+}
+
+func withResult(op queue.Operation, result string) queue.Operation {
+	op.Result = json.RawMessage(result)
+	return op
 }
 
 var quick = Config{FirstRetry: time.Millisecond, MaxRetry: 5 * time.Millisecond, AttemptTimeout: time.Second}
@@ -105,7 +111,7 @@ func TestSettle(t *testing.T) {
 		wantRef  string // client order id asked for
 		minAsked int
 	}{
-		{"found at once", lostOrder("op-1", "k-1", queue.CodeOutcomeUnknown), []answer{{order: filled}}, Found, "k-1", 1},
+		{"found at once", withResult(lostOrder("op-1", "k-1", queue.CodeOutcomeUnknown), `{"client_order_id":"k-1","symbol":"BTCUSDT","candidates":[{"order_id":"5"}]}`), []answer{{order: filled}}, Found, "k-1", 1},
 		{"absent", lostOrder("op-2", "k-2", queue.CodeOutcomeUnknown),
 			[]answer{{err: automation.NoSuchOrder("Order does not exist.")}}, Absent, "k-2", 1},
 		{"venue down, then found", lostOrder("op-3", "", queue.CodeInterrupted),
@@ -142,6 +148,9 @@ func TestSettle(t *testing.T) {
 			}
 			if tc.want == Found && (got.result.Order == nil || got.result.Order.OrderID != "77") {
 				t.Errorf("found order not recorded: %+v", got.result)
+			}
+			if len(tc.op.Result) > 0 && !strings.Contains(got.raw, `"candidates":[{"order_id":"5"}]`) {
+				t.Errorf("the failure's data was not kept beside the settlement: %s", got.raw)
 			}
 		})
 	}

@@ -335,7 +335,11 @@ func (t *Terminal) resolve(ref automation.OrderRef) (orderNo, symbol string, err
 	if orderNo == "" {
 		no, ok := t.byClient[ref.ClientOrderID]
 		if !ok {
-			return "", "", automation.Rejected("the gateway has no client order ids, and client order id %q was not placed through terminal %s since it started", ref.ClientOrderID, t.name)
+			// Not "no such order": the gateway cannot be asked by client
+			// order id, so its absence here proves nothing (brokerd's
+			// settler records that it cannot settle, rather than guess).
+			return "", "", &automation.Error{Code: automation.CodeUnsupported, Err: automation.ErrUnsupported,
+				Message: fmt.Sprintf("the gateway has no client order ids, and client order id %q was not placed through terminal %s since it started: look the order up by order_id", ref.ClientOrderID, t.name)}
 		}
 		orderNo = no
 	}
