@@ -146,3 +146,38 @@ func TestDocsOff(t *testing.T) {
 		expect(t, h.get(path), 404, codeNotFound)
 	}
 }
+
+// TestDocsAssets checks every static file of Swagger UI that its index
+// page loads or links: served from the embedded copy, whole, with its type.
+func TestDocsAssets(t *testing.T) {
+	h := newHarness(t, withKeys(false))
+	index := h.get("/docs/index.html").Body.String()
+	for _, tc := range []struct {
+		path, contentType string
+		inIndex           bool
+	}{
+		{"/docs/swagger-ui-bundle.js", "javascript", true},
+		{"/docs/swagger-ui-standalone-preset.js", "javascript", true},
+		{"/docs/swagger-ui.css", "text/css", true},
+		{"/docs/favicon-16x16.png", "image/png", true},
+		{"/docs/favicon-32x32.png", "image/png", true},
+		{"/docs/swagger-ui.js", "javascript", false},
+		{"/docs/oauth2-redirect.html", "text/html", false},
+	} {
+		name := strings.TrimPrefix(tc.path, "/docs/")
+		want, err := swaggerUI.ReadFile("swaggerui/" + name)
+		if err != nil {
+			t.Fatalf("%s is not embedded: %v", name, err)
+		}
+		w := h.get(tc.path)
+		if w.Code != 200 || w.Body.String() != string(want) {
+			t.Errorf("%s: %d, %d bytes of the %d embedded", tc.path, w.Code, w.Body.Len(), len(want))
+		}
+		if ct := w.Header().Get("Content-Type"); !strings.Contains(ct, tc.contentType) {
+			t.Errorf("%s: Content-Type %q, want %s", tc.path, ct, tc.contentType)
+		}
+		if tc.inIndex && !strings.Contains(index, name) {
+			t.Errorf("index.html no longer loads %s: is the list of assets stale?", name)
+		}
+	}
+}

@@ -9,6 +9,7 @@
 //	brokerbench -scenario 3            10,000 clients blocked on /result
 //	brokerbench -scenario 4 -ops N     memory over N operations through one lane
 //	brokerbench -scenario 5            restart with 100,000 journaled operations
+//	brokerbench -scenario 6            one lane draining a burst's backlog, per fsync
 //	brokerbench -mode submit -url URL  one load against a running brokerd
 //	brokerbench baseline               serve the bare-Gin baseline (used by the bench)
 //
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("brokerbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "", "1 (or throughput), 2 (roundtrip), 3 (waiters), 4 (memory), 5 (restart), or all")
+	fs.StringVar(&o.scenario, "scenario", "", "1 (or throughput), 2 (roundtrip), 3 (waiters), 4 (memory), 5 (restart), 6 (drain), or all")
 	fs.StringVar(&o.mode, "mode", "", "one load instead of a scenario: submit, roundtrip (?wait=), result (submit then GET /result) or waiters")
 	fs.StringVar(&o.url, "url", "", "attach to this running brokerd (http://127.0.0.1:PORT) instead of starting one")
 	fs.IntVar(&o.pid, "pid", 0, "with -url: the server's pid, to read its memory and CPU from /proc")
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&o.requests, "requests", 0, "stop each load after this many requests (0: run for -duration)")
 	fs.IntVar(&o.repeat, "repeat", 3, "repeat each measurement this many times and report the median")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each measurement")
-	fs.StringVar(&o.op, "op", "", "operation to submit: buy, sell, funds_query, holding_query, order_query (default: buy; funds_query for scenarios 3 and 4)")
+	fs.StringVar(&o.op, "op", "", "operation to submit: buy, sell, funds_query, holding_query, order_query (default: buy; buy and funds_query for scenario 2; funds_query for 3 and 4)")
 	fs.StringVar(&o.code, "code", "600000", "stock code of the buys (quoted in the generated config)")
 	fs.Float64Var(&o.price, "price", 10.50, "price of the buys, which is also the code's quote")
 	fs.IntVar(&o.waiters, "waiters", 10_000, "scenario 3: clients blocked on /result")
@@ -128,7 +129,7 @@ func (o *options) check(nargs int) error {
 		bad("unexpected arguments: brokerbench takes flags only (and the baseline subcommand)")
 	}
 	if (o.scenario == "") == (o.mode == "") {
-		bad("give -scenario (1-5 or all) or -mode (submit, roundtrip, result, waiters)")
+		bad("give -scenario (1-6 or all) or -mode (submit, roundtrip, result, waiters)")
 	}
 	if o.url != "" {
 		u, err := url.Parse(o.url)
