@@ -98,6 +98,20 @@ func (RealClock) Now() time.Time { return time.Now() }
 
 func (RealClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
+// WithTimeout is context.WithTimeout: the wall clock's deadlines are the
+// context package's own, which a driver can read with ctx.Deadline.
+func (RealClock) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
+// DeadlineClock is a Clock that makes deadline contexts of its own time.
+// The queue uses it for operations' deadlines when the Clock has it, and
+// otherwise cancels the context from a Clock timer (a fake clock in tests).
+type DeadlineClock interface {
+	Clock
+	WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
+}
+
 type nopObserver struct{}
 
 func (nopObserver) OperationChanged(Operation)    {}

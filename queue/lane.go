@@ -196,12 +196,12 @@ func (q *Queue) run(l *lane, e *entry) {
 		select {
 		case out = <-results: // it gave up with the deadline, as it should
 		default:
-			q.finish(e, outcome{err: context.Cause(ctx)}, ctx)
+			q.finish(ctx, e, outcome{err: context.Cause(ctx)})
 			q.waitStuck(l, e, results)
 			return
 		}
 	}
-	q.finish(e, out, ctx)
+	q.finish(ctx, e, out)
 }
 
 // unclaim puts back an operation whose running record could not be
@@ -285,13 +285,13 @@ func (q *Queue) execute(ctx context.Context, l *lane, op Operation) (out outcome
 }
 
 // finish settles a run entry with its outcome.
-func (q *Queue) finish(e *entry, out outcome, ctx context.Context) {
+func (q *Queue) finish(ctx context.Context, e *entry, out outcome) {
 	q.mu.Lock()
 	var final Operation
 	if out.err == nil {
 		final = q.beginSettle(e, StatusSuccess, "", "", out.res)
 	} else {
-		code := errorCode(out.err, ctx, e.op.SideEffect)
+		code := errorCode(ctx, out.err, e.op.SideEffect)
 		final = q.beginSettle(e, StatusFailed, code, errorMessage(code, out.err), out.res)
 	}
 	q.mu.Unlock()
@@ -301,7 +301,7 @@ func (q *Queue) finish(e *entry, out outcome, ctx context.Context) {
 // errorCode classifies an executor's error. A deadline or shutdown makes an
 // operation with side effects outcome_unknown: it may have reached the
 // broker, so it must be reconciled, never retried blindly.
-func errorCode(err error, ctx context.Context, sideEffect bool) string {
+func errorCode(ctx context.Context, err error, sideEffect bool) string {
 	var coded interface{ ErrorCode() string }
 	if errors.As(err, &coded) && coded.ErrorCode() != "" {
 		return coded.ErrorCode()
@@ -337,10 +337,11 @@ func (e *codedError) Error() string     { return e.msg }
 func (e *codedError) ErrorCode() string { return e.code }
 
 // withTimeout gives an execution its deadline from the queue's clock, so a
-// fake clock decides when it passes.
+// fake clock decides when it passes. A clock that makes deadline contexts
+// itself (the wall clock) does, so that drivers see ctx.Deadline.
 func (q *Queue) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if _, wall := q.clock.(RealClock); wall {
-		return context.WithTimeout(parent, d)
+	if dc, ok := q.clock.(DeadlineClock); ok {
+		return dc.WithTimeout(parent, d)
 	}
 	ctx, cancel := context.WithCancelCause(parent)
 	t := q.clock.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
