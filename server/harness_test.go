@@ -459,3 +459,17 @@ func (h *harness) submits() int64 {
 var errBoom = errors.New("boom")
 
 const buyBody = `{"params":{"stock_code":"600000","price":10.5,"quantity":100},"priority":5}`
+
+// awaitWaiters waits until n clients are blocked on a result (the server's
+// own count of them, as /metrics shows it), failing the test after a
+// generous guard: a hang is a bug, not slowness.
+func (h *harness) awaitWaiters(n int64) {
+	h.t.Helper()
+	guard := time.Now().Add(20 * time.Second)
+	for h.srv.metrics.waiters.Load() < n {
+		if time.Now().After(guard) {
+			h.t.Fatalf("%d clients blocked on a result, want %d", h.srv.metrics.waiters.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -32,9 +32,6 @@ func (s *Server) waitContext(c *gin.Context, d time.Duration) (context.Context, 
 		bounded, cancelTimeout = context.WithTimeoutCause(ctx, d, errWaitOver)
 	}
 	s.metrics.waiters.Add(1)
-	if s.onWait != nil {
-		s.onWait()
-	}
 	return bounded, func() {
 		s.metrics.waiters.Add(-1)
 		cancelTimeout()

@@ -131,14 +131,12 @@ func TestResultWaitsUntilTheOperationFinishes(t *testing.T) {
 	id := h.submitted("/api/v1/operations/funds_query", "")
 	<-h.exec.started
 
-	waiting := make(chan struct{})
-	h.srv.onWait = func() { close(waiting) }
 	answered := make(chan envelope)
 	go func() {
 		w := h.get("/api/v1/operations/" + id + "/result")
 		answered <- decode(t, w)
 	}()
-	<-waiting
+	h.awaitWaiters(1)
 	select {
 	case e := <-answered:
 		t.Fatalf("answered before the operation finished: %+v", e)
@@ -156,14 +154,12 @@ func TestResultReleasedByShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := h.submitted("/api/v1/operations/funds_query", "")
-	waiting := make(chan struct{})
-	h.srv.onWait = func() { close(waiting) }
 	answered := make(chan *httpAnswer)
 	go func() {
 		w := h.get("/api/v1/operations/" + id + "/result")
 		answered <- &httpAnswer{code: w.Code, body: w.Body.String(), retry: w.Header().Get("Retry-After")}
 	}()
-	<-waiting
+	h.awaitWaiters(1)
 	h.srv.Close()
 	a := <-answered
 	if a.code != http.StatusServiceUnavailable || !strings.Contains(a.body, `"error_code":"unavailable"`) || a.retry == "" {

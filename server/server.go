@@ -183,9 +183,6 @@ type Server struct {
 	shutdown      context.Context
 	beginShutdown context.CancelFunc
 
-	// onWait, when set by a test, is called as a /result waiter starts
-	// blocking.
-	onWait func()
 }
 
 // New builds the API over its dependencies.

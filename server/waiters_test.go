@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 )
 
@@ -19,10 +18,6 @@ func TestThousandResultWaitersDoNotBlockOtherEndpoints(t *testing.T) {
 	defer release()
 	id := h.submitted("/api/v1/operations/funds_query", "")
 	<-h.exec.started // running, held
-
-	var blocked sync.WaitGroup
-	blocked.Add(waiters)
-	h.srv.onWait = func() { blocked.Done() }
 
 	ts := httptest.NewServer(h.srv.Handler())
 	defer ts.Close()
@@ -48,7 +43,7 @@ func TestThousandResultWaitersDoNotBlockOtherEndpoints(t *testing.T) {
 			answers <- answer{code: resp.StatusCode, success: e.Success, err: err}
 		}()
 	}
-	blocked.Wait()
+	h.awaitWaiters(waiters)
 	if got := h.metrics.waiters.Load(); got != waiters {
 		t.Fatalf("%d waiters counted", got)
 	}
