@@ -182,7 +182,6 @@ type Server struct {
 	// go.
 	shutdown      context.Context
 	beginShutdown context.CancelFunc
-
 }
 
 // New builds the API over its dependencies.
