@@ -130,7 +130,7 @@ func lanes(registry *plugins.Registry, terminals []automation.Terminal) []queue.
 		out = append(out, queue.Lane{
 			Terminal: t.Name(),
 			Execute: func(ctx context.Context, op queue.Operation) (queue.Result, error) {
-				res, err := registry.ExecuteWith(ctx, t, op.Name, op.Params, plugins.ExecOptions{ClientOrderID: op.IdempotencyKey})
+				res, err := registry.ExecuteWith(ctx, t, op.Name, op.Params, plugins.ExecOptions{ClientOrderID: op.IdempotencyKey, OperationID: op.ID})
 				if res.Data == nil {
 					return queue.Result{Message: res.Message}, err
 				}
