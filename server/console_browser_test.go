@@ -271,6 +271,35 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, shots, "4-cancelled-and-resumed")
 
+	// The kill switch: a halted terminal refuses a buy from the form, and
+	// lifting the halt lets the next one through.
+	var refusal, why string
+	run(t, ctx, "halt the terminal",
+		chromedp.Click(chromedp.CSS(`#terminals tr[data-terminal="sim"] button[data-action="halt"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminals tr[data-terminal="sim"] button[data-action="lift-halt"]`)),
+		into(&why, chromedp.Text(chromedp.CSS(`#terminals tr[data-terminal="sim"] td.why`))),
+		chromedp.Click(chromedp.CSS("#submit-button")),
+		chromedp.Steps(func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Poll[bool](`document.querySelector("#submit-error").textContent.includes("risk_limit")`)(ctx, t)
+			return chromedp.Void{}, err
+		}),
+		into(&refusal, chromedp.Text(chromedp.CSS("#submit-error"))),
+	)
+	if !strings.Contains(why, "halted by the kill switch") || !strings.Contains(refusal, "risk_limit") {
+		t.Fatalf("halted lane shows %q, the refused buy %q", why, refusal)
+	}
+	if _, halted := b.Risk.Halted("sim"); !halted {
+		t.Fatal("brokerd is not halted after the console's halt")
+	}
+	screenshot(t, ctx, shots, "4b-halted")
+	run(t, ctx, "lift the halt",
+		chromedp.Click(chromedp.CSS(`#terminals tr[data-terminal="sim"] button[data-action="lift-halt"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#terminals tr[data-terminal="sim"] button[data-action="halt"]`)),
+	)
+	if _, halted := b.Risk.Halted("sim"); halted {
+		t.Fatal("brokerd is still halted after the console lifted it")
+	}
+
 	// One operation's story: timings, result and its params from the journal.
 	var story string
 	run(t, ctx, "the buy's story",

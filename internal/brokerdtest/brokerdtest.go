@@ -19,6 +19,7 @@ import (
 	"github.com/brokerd/brokerd/automation/sim"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/risk"
 	"github.com/brokerd/brokerd/server"
 	"github.com/brokerd/brokerd/store"
 )
@@ -43,6 +44,7 @@ type Brokerd struct {
 	Server *server.Server
 	Queue  *queue.Queue
 	Store  *store.Store
+	Risk   *risk.Checker // the kill switch (no limits are set)
 }
 
 // Start runs a brokerd until the test ends.
@@ -75,12 +77,25 @@ func Start(t testing.TB, opts Options) *Brokerd {
 		terminals = append(terminals, term)
 	}
 	registry := plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet())
+	// The risk checker without limits: the kill switch, as brokerd has it.
+	riskTerminals := make([]risk.Terminal, len(terminals))
+	for i, term := range terminals {
+		riskTerminals[i] = risk.Terminal{Name: term.Name(), Family: risk.StockFamily}
+	}
+	checker, err := risk.New(risk.Config{Terminals: riskTerminals, Journal: riskJournal{st}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checker.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
 	q, err := queue.New(queue.Config{}, lanes(registry, terminals), queue.Deps{
-		Clock: queue.RealClock{}, Store: st, Observer: queue.Observers{metrics, events},
+		Clock: queue.RealClock{}, Store: st, Observer: queue.Observers{metrics, events, checker}, Admission: checker,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	checker.Attach(q)
 	if _, err := q.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +110,7 @@ func Start(t testing.TB, opts Options) *Brokerd {
 		TerminalPollInterval: 50 * time.Millisecond,
 		HeartbeatInterval:    time.Second,
 	}, server.Deps{
-		Queue: q, Operations: registry, Terminals: terminals, History: history{st},
+		Queue: q, Operations: registry, Terminals: terminals, History: history{st}, Risk: checker,
 		Metrics: metrics, Events: events, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -119,7 +134,7 @@ func Start(t testing.TB, opts Options) *Brokerd {
 		stopRun()
 		<-ran
 	})
-	return &Brokerd{URL: hs.URL, Server: srv, Queue: q, Store: st}
+	return &Brokerd{URL: hs.URL, Server: srv, Queue: q, Store: st, Risk: checker}
 }
 
 // lanes is cmd/brokerd's executor: each terminal's lane runs the
@@ -149,4 +164,24 @@ type history struct{ st *store.Store }
 
 func (h history) History(ctx context.Context, f queue.HistoryFilter) ([]queue.Operation, int, error) {
 	return h.st.History(ctx, store.HistoryFilter(f))
+}
+
+// riskJournal is the journal as the risk checker reads it.
+type riskJournal struct{ st *store.Store }
+
+func (j riskJournal) SubmittedSince(ctx context.Context, terminal string, since time.Time) ([]queue.Operation, error) {
+	return j.st.SubmittedSince(ctx, terminal, since)
+}
+
+func (j riskJournal) SetHalt(ctx context.Context, terminal string, halted bool, reason string, at time.Time) error {
+	return j.st.SetHalt(ctx, terminal, halted, reason, at)
+}
+
+func (j riskJournal) Halts(ctx context.Context) ([]risk.Halt, error) {
+	hs, err := j.st.Halts(ctx)
+	out := make([]risk.Halt, len(hs))
+	for i, h := range hs {
+		out[i] = risk.Halt(h)
+	}
+	return out, err
 }

@@ -204,7 +204,7 @@ function renderTerminals() {
   body.replaceChildren(...state.order.map((name) => {
     const t = state.terminals[name];
     const l = t.lane;
-    const why = l.blocked || l.stuck_on || "";
+    const why = l.halted ? "halted by the kill switch" + (l.halt_reason ? ": " + l.halt_reason : "") : (l.blocked || l.stuck_on || "");
     const current = l.current_operation ? opLink(l.current_operation) : "-";
     const button = l.paused
       ? el("button", { type: "button", dataset: { action: "resume", terminal: name }, onclick: () => setPaused(name, false), text: "Resume" })
@@ -218,8 +218,22 @@ function renderTerminals() {
       el("td", {}, current),
       el("td", { class: "muted", text: `${l.success_count} ok · ${l.failed_count} failed · ${l.cancelled_count} cancelled` }),
       el("td", { class: "why", text: why }),
-      el("td", {}, button));
+      el("td", {}, button, " ", haltButton(name, l)));
   }));
+}
+
+// haltButton pulls or lifts a terminal's kill switch: a halt refuses every
+// new order and cancels the queued ones (POST /risk/halt, admin).
+function haltButton(terminal, lane) {
+  return lane.halted
+    ? el("button", { type: "button", dataset: { action: "lift-halt", terminal }, onclick: () => setHalted(terminal, false), text: "Lift halt" })
+    : el("button", { type: "button", class: "danger", dataset: { action: "halt", terminal }, onclick: () => setHalted(terminal, true), text: "Halt orders" });
+}
+
+async function setHalted(terminal, halted) {
+  const { status, env } = await api("POST", halted ? "/risk/halt" : "/risk/resume", { query: halted ? { terminal, reason: "from the console" } : { terminal } });
+  if (status !== 200) alertBox(env);
+  await loadTerminals();
 }
 
 async function setPaused(terminal, paused) {
