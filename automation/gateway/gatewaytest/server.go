@@ -205,6 +205,9 @@ func (s *Server) DropConnections() {
 	for c := range s.conns {
 		cs = append(cs, c)
 	}
+	for _, c := range cs {
+		s.logoutLocked(c) // before the close: see closed
+	}
 	s.mu.Unlock()
 	for _, c := range cs {
 		c.ws.CloseNow()
@@ -380,11 +383,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // closed logs the socket's sessions out, as the reference server does when
-// a socket goes.
+// a socket goes, and then closes it: a client that sees the close and logs
+// in again at once finds its account free (logging out after the close
+// would race that login into a "repeat login" refusal).
 func (s *Server) closed(c *peerConn) {
-	c.ws.CloseNow()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.logoutLocked(c)
+	s.mu.Unlock()
+	c.ws.CloseNow()
+}
+
+// logoutLocked forgets c and logs its sessions out. Called with s.mu held.
+func (s *Server) logoutLocked(c *peerConn) {
 	delete(s.conns, c)
 	for tok := range c.tokens {
 		if ss, ok := s.sessions[tok]; ok {
