@@ -236,13 +236,8 @@ func TestEndToEndBinance(t *testing.T) {
 		t.Errorf("asset: %v", assets.body)
 	}
 
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(metrics), `terminal="binance"`) {
+	metrics := metricsText(t, base, "")
+	if !strings.Contains(metrics, `terminal="binance"`) {
 		t.Errorf("/metrics does not name the terminal")
 	}
 
@@ -256,17 +251,9 @@ func TestEndToEndBinance(t *testing.T) {
 		t.Errorf("/events has no venue event for the order:\n%.2000s", events.String())
 	}
 
-	var journal strings.Builder
-	files, _ := filepath.Glob(filepath.Join(dir, "brokerd.db*"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		journal.Write(b)
-	}
-	if !strings.Contains(journal.String(), "e2e-lost-1") {
-		t.Fatalf("the journal (%d files) does not hold the operations", len(files))
+	journal := journalText(t, dir)
+	if !strings.Contains(journal, "e2e-lost-1") {
+		t.Fatal("the journal does not hold the operations")
 	}
 	secrets := map[string]string{"secret": binanceE2ESecret, "api key": binanceE2EKey}
 	for i, s := range peer.Signatures() {
@@ -275,13 +262,7 @@ func TestEndToEndBinance(t *testing.T) {
 	for i, k := range peer.ListenKeys() {
 		secrets[fmt.Sprint("listen key ", i)] = k
 	}
-	for where, text := range map[string]string{"log": logs.String(), "journal": journal.String(), "/metrics": string(metrics), "/events": events.String()} {
-		for what, s := range secrets {
-			if strings.Contains(text, s) {
-				t.Errorf("the %s holds the %s", where, what)
-			}
-		}
-	}
+	noSecrets(t, secrets, map[string]string{"log": logs.String(), "journal": journal, "/metrics": metrics, "/events": events.String()})
 }
 
 // The venue's rate limits through brokerd: the order that would break
