@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,50 +58,7 @@ request_timeout = "5s"
 // terminals' secrets; it also returns the journal's directory.
 func startBrokerdSecrets(t testing.TB, config func(dir string) string, env map[string]string) (base, dir string, logs *lockedBuffer, stop func() error) {
 	t.Helper()
-	dir = t.TempDir()
-	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(config(dir)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stdoutR, stdoutW := io.Pipe()
-	logs = &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		err := run(ctx, []string{"-config", cfgPath}, func(k string) string { return env[k] }, stdoutW, logs)
-		stdoutW.Close()
-		done <- err
-	}()
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdoutR)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "brokerd listening on "); ok {
-				urls <- u
-			}
-		}
-		close(urls)
-	}()
-	select {
-	case base = <-urls:
-	case err := <-done:
-		cancel()
-		t.Fatalf("brokerd did not start: %v\n%s", err, logs.String())
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("brokerd did not say where it listens:\n%s", logs.String())
-	}
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-done
-		})
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
+	base, logs, stop = startBrokerdEnv(t, func(d string) string { dir = d; return config(d) }, func(k string) string { return env[k] })
 	return base, dir, logs, stop
 }
 

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,45 +55,7 @@ request_timeout = "5s"
 // environment run is given.
 func startBrokerdCTP(t *testing.T, config func(dir string) string) (base string, logs *lockedBuffer) {
 	t.Helper()
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(config(dir)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stdoutR, stdoutW := io.Pipe()
-	logs = &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		err := run(ctx, []string{"-config", cfgPath}, func(k string) string { return ctpEnv[k] }, stdoutW, logs)
-		stdoutW.Close()
-		done <- err
-	}()
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdoutR)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "brokerd listening on "); ok {
-				urls <- u
-			}
-		}
-		close(urls)
-	}()
-	select {
-	case base = <-urls:
-	case err := <-done:
-		cancel()
-		t.Fatalf("brokerd did not start: %v\n%s", err, logs.String())
-	}
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		})
-	})
+	base, logs, _ = startBrokerdEnv(t, config, func(k string) string { return ctpEnv[k] })
 	return base, logs
 }
 

@@ -78,7 +78,7 @@ func startBrokerdWith(t *testing.T, config func(dir string) string) (base string
 
 // startBrokerdEnv is startBrokerdWith with an environment (for the *_env
 // secrets of drivers).
-func startBrokerdEnv(t *testing.T, config func(dir string) string, getenv func(string) string) (base string, logs *lockedBuffer, stop func() error) {
+func startBrokerdEnv(t testing.TB, config func(dir string) string, getenv func(string) string) (base string, logs *lockedBuffer, stop func() error) {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
