@@ -34,8 +34,11 @@ type conn struct {
 	pings   atomic.Int64
 	mu      sync.Mutex
 	pending map[string]chan answer
-	err     error         // why the connection ended, once done is closed
-	done    chan struct{} // closed when the reader has stopped
+	err     error // why the connection ended, once done is closed
+	// retiring: the connection was replaced at max_connection_age; it
+	// takes no new requests and closes once those in flight are answered.
+	retiring bool
+	done     chan struct{} // closed when the reader has stopped
 
 	// observe sees every answer first (the rate limits); revoked is told
 	// of a -2015 the server sent with "id": null.
@@ -151,6 +154,24 @@ func (c *conn) reason() error {
 	}
 }
 
+// usable reports whether a request sent now would be written: the
+// connection neither ended nor retiring. The same lock as send's, so a
+// request never lands on a connection between its last answer and its
+// close.
+func (c *conn) usable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending != nil && !c.retiring
+}
+
+// retire stops new requests on c; those in flight still get their
+// answers.
+func (c *conn) retire() {
+	c.mu.Lock()
+	c.retiring = true
+	c.mu.Unlock()
+}
+
 // inFlight is the number of requests waiting for an answer.
 func (c *conn) inFlight() int {
 	c.mu.Lock()
@@ -171,8 +192,11 @@ func (c *conn) send(ctx context.Context, method string, p params) (*call, error)
 		return nil, fmt.Errorf("%w: encode %s: %v", errNotSent, method, err)
 	}
 	c.mu.Lock()
-	if c.pending == nil {
+	if c.pending == nil || c.retiring {
 		err := c.err
+		if c.retiring && err == nil {
+			err = errors.New("the connection was replaced")
+		}
 		c.mu.Unlock()
 		return nil, fmt.Errorf("%w: %v", errNotSent, err)
 	}

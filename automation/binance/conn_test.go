@@ -325,3 +325,32 @@ func TestCloseEndsEveryGoroutine(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestARetiredConnectionAnswersWhatItHasAndTakesNothingNew: at the age
+// switch the old connection still answers the requests in flight, and a
+// request that reaches it afterwards is refused unsent (so sendCurrent
+// can put it on the new connection) rather than written to a socket
+// about to close.
+func TestARetiredConnectionAnswersWhatItHasAndTakesNothingNew(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.ready(t)
+	ctx := ctxFor(t, 5*time.Second)
+	h.term.mu.Lock()
+	c := h.term.cur
+	h.term.mu.Unlock()
+	inFlight, err := c.send(ctx, "session.status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.retire()
+	if c.usable() {
+		t.Error("a retired connection still says it is usable")
+	}
+	if _, err := c.send(ctx, "session.status", nil); !isNotSent(err) {
+		t.Errorf("send on a retired connection: %v, want not sent", err)
+	}
+	// Answered at all is what counts here, whatever the answer says.
+	if a, err := c.wait(ctx, inFlight, 5*time.Second); err != nil || a.ID == nil || *a.ID != inFlight.id {
+		t.Errorf("the request in flight before the retirement: %+v, %v", a, err)
+	}
+}

@@ -31,14 +31,10 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.PlaceOrderRequ
 	if err != nil {
 		return automation.ExchangeOrder{}, err
 	}
-	c, err := t.connection(ctx)
-	if err != nil {
-		return automation.ExchangeOrder{}, err
-	}
 	sentAt := t.clock()
-	a, err := t.roundTrip(ctx, c, "order.place", p, signed, t.answerBudget(ctx))
-	switch {
-	case automation.CodeOf(err) == automation.CodeRateLimited:
+	a, err := t.sendCurrent(ctx, "order.place", p, signed, t.answerBudget(ctx))
+	switch code := automation.CodeOf(err); {
+	case code == automation.CodeRateLimited || code == automation.CodeNotConnected: // nothing was sent
 		return automation.ExchangeOrder{}, err
 	case isNotSent(err):
 		return automation.ExchangeOrder{}, automation.NotConnected("binance connection ended before the order was sent: nothing was sent")
@@ -275,13 +271,9 @@ func (t *Terminal) CancelOrder(ctx context.Context, ref automation.OrderRef) (au
 	if err != nil {
 		return automation.ExchangeOrder{}, err
 	}
-	c, err := t.connection(ctx)
-	if err != nil {
-		return automation.ExchangeOrder{}, err
-	}
-	a, err := t.roundTrip(ctx, c, "order.cancel", clone(p), signed, t.answerBudget(ctx))
-	switch {
-	case automation.CodeOf(err) == automation.CodeRateLimited:
+	a, err := t.sendCurrent(ctx, "order.cancel", clone(p), signed, t.answerBudget(ctx))
+	switch code := automation.CodeOf(err); {
+	case code == automation.CodeRateLimited || code == automation.CodeNotConnected: // nothing was sent
 		return automation.ExchangeOrder{}, err
 	case isNotSent(err):
 		return automation.ExchangeOrder{}, automation.NotConnected("binance connection ended before the cancel was sent: nothing was sent")

@@ -53,16 +53,29 @@ func (t *Terminal) roundTrip(ctx context.Context, c *conn, method string, p para
 	return c.wait(ctx, cl, timeout)
 }
 
+// sendCurrent is roundTrip on the current connection. A request that a
+// connection refused unsent because it was retiring or had just dropped
+// goes on the next one: it never left, so this is not sending it again.
+func (t *Terminal) sendCurrent(ctx context.Context, method string, p params, sec security, timeout time.Duration) (answer, error) {
+	for {
+		c, err := t.connection(ctx)
+		if err != nil {
+			return answer{}, err
+		}
+		a, err := t.roundTrip(ctx, c, method, p, sec, timeout)
+		if !isNotSent(err) || c.usable() {
+			return a, err
+		}
+		t.log.Debug("binance connection went before the request was written; sending it on the next", "conn", c.seq, "method", method)
+	}
+}
+
 // query runs a request that is safe to repeat (a lookup): when its answer
 // is lost it asks again, on the next connection if need be, until ctx
 // ends.
 func (t *Terminal) query(ctx context.Context, method string, p params, sec security) (answer, error) {
 	for attempt := 0; ; attempt++ {
-		c, err := t.connection(ctx)
-		if err != nil {
-			return answer{}, err
-		}
-		a, err := t.roundTrip(ctx, c, method, clone(p), sec, time.Duration(t.opts.RequestTimeout))
+		a, err := t.sendCurrent(ctx, method, clone(p), sec, time.Duration(t.opts.RequestTimeout))
 		if err == nil {
 			if a.Error != nil {
 				return a, t.venueErr(a)

@@ -207,6 +207,14 @@ func (t *Terminal) serve(ctx context.Context, c *conn) (*conn, bool) {
 			t.setState(automation.StateReconnecting)
 			return nil, dropped
 		}
+		// Requests go to next from now on; c answers those in flight
+		// and closes. A request that picked c just before the switch is
+		// refused by it unsent and goes on next (sendCurrent).
+		c.retire()
+		t.mu.Lock()
+		t.cur = next
+		t.broadcast()
+		t.mu.Unlock()
 		t.wg.Add(1)
 		go t.drain(c)
 		return next, false

@@ -222,7 +222,7 @@ func (t *Terminal) connection(ctx context.Context) (*conn, error) {
 		if revoked != "" {
 			return nil, &automation.Error{Code: automation.CodeNotConnected, VenueCode: "-2015", Message: "binance refuses the API key: " + revoked}
 		}
-		if c != nil && c.reason() == nil {
+		if c != nil && c.usable() {
 			return c, nil
 		}
 		select {
