@@ -82,7 +82,7 @@ func (t *Terminal) query(ctx context.Context, method string, p params, sec secur
 			}
 			return a, nil
 		}
-		if automation.CodeOf(err) == automation.CodeRateLimited {
+		if code := automation.CodeOf(err); code == automation.CodeRateLimited || code == automation.CodeNotConnected {
 			return answer{}, err
 		}
 		if ctx.Err() != nil {
