@@ -65,6 +65,24 @@ type Store interface {
 	PausedLanes(ctx context.Context) ([]string, error)
 }
 
+// WriteHolder is a Store that can hold the journal writes a driver makes
+// while it executes an operation (the sim's ledger) and commit them in the
+// transaction of the operation's outcome: one durable write where there
+// were two, and a crash keeps both or neither. The queue calls HoldWrites
+// for the ctx it gives the executor, and Finish (or FinishAndStart) with a
+// ctx derived from it.
+type WriteHolder interface {
+	HoldWrites(ctx context.Context) context.Context
+}
+
+// Handover is a Store that can record an operation's final state and the
+// next one's start in one transaction, so that a lane working through a
+// backlog pays one durable write between two operations, not two. Nothing
+// is recorded when either part cannot be.
+type Handover interface {
+	FinishAndStart(ctx context.Context, final Operation, next string, at time.Time) error
+}
+
 // Observer is told of every change. It is called with the queue's lock held
 // and in order, so it must be quick, must not block and must not call back
 // into the queue (metrics counters, a non-blocking event fan-out).

@@ -103,6 +103,9 @@ func (h *opHeap) holds(e *entry) bool {
 
 func (h *opHeap) pop() *entry { return heap.Pop(h).(*entry) }
 
+// peek is the entry pop would take; the heap must not be empty.
+func (h *opHeap) peek() *entry { return h.entries[0] }
+
 // remove takes e out of the heap; it reports whether e was in it.
 func (h *opHeap) remove(e *entry) bool {
 	if !h.holds(e) {

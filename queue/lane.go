@@ -24,11 +24,15 @@ type lane struct {
 	paused   bool
 	stopping bool
 	current  *entry // the entry being executed, nil when none
-	stuckOn  string // why the lane is stuck, "" when it is not
-	blocked  string // why the journal failure paused the lane, "" when it did not
-	counts   Counts // Success, Failed, Cancelled since start
-	state    LaneState
-	wake     chan struct{} // buffered(1): "look at the heap again"
+	// exclusiveWaiting counts the Exclusive actions waiting for the
+	// terminal: while one waits, the worker does not hand over from one
+	// operation to the next without letting go of the terminal.
+	exclusiveWaiting int
+	stuckOn          string // why the lane is stuck, "" when it is not
+	blocked          string // why the journal failure paused the lane, "" when it did not
+	counts           Counts // Success, Failed, Cancelled since start
+	state            LaneState
+	wake             chan struct{} // buffered(1): "look at the heap again"
 	// terminal is held (buffered(1)) by whoever uses the terminal: the
 	// worker while an executor runs, or an Exclusive action.
 	terminal chan struct{}
@@ -89,8 +93,10 @@ func (q *Queue) work(l *lane) {
 		// it before claiming anything, so that the queue stays cancellable
 		// and pausable meanwhile.
 		l.terminal <- struct{}{}
-		if e := q.claim(l); e != nil {
-			q.run(l, e)
+		// run hands over to the next operation when the journal could
+		// record one's end and the other's start together.
+		for e, started := q.claim(l), false; e != nil; {
+			e, started = q.run(l, e, started)
 		}
 		<-l.terminal
 	}
@@ -127,7 +133,7 @@ func (q *Queue) claim(l *lane) *entry {
 			// Its expiry timer has not fired yet; do its work here.
 			final := q.beginSettle(e, StatusCancelled, CodeExpired, "expired before it started (expire_after)", Result{})
 			q.mu.Unlock()
-			q.commitSettle(e, final)
+			q.commitSettle(q.runCtx, e, final)
 			q.mu.Lock()
 			continue
 		}
@@ -149,15 +155,20 @@ type outcome struct {
 	err error
 }
 
-// run executes one claimed entry: journal "running" first, then execute
+// run executes one claimed entry: journal "running" first (unless the
+// handover from the previous operation did: journaled), then execute
 // within the deadline, then journal the final state. The lane takes nothing
-// else until the executor has returned, even after a timeout.
-func (q *Queue) run(l *lane, e *entry) {
+// else until the executor has returned, even after a timeout. It returns
+// the lane's next operation when it could hand over to it: that one is
+// claimed and journaled as running in the same commit as this one's end.
+func (q *Queue) run(l *lane, e *entry, journaled bool) (next *entry, nextJournaled bool) {
 	defer func() {
-		q.mu.Lock()
-		l.current = nil
-		q.noteState(l)
-		q.mu.Unlock()
+		if next == nil {
+			q.mu.Lock()
+			l.current = nil
+			q.noteState(l)
+			q.mu.Unlock()
+		}
 	}()
 
 	// An operation with a side effect is journaled as running before its
@@ -167,10 +178,12 @@ func (q *Queue) run(l *lane, e *entry) {
 	// again, which changes nothing. Its start time is journaled with its
 	// outcome.
 	started := q.clock.Now()
-	if e.op.SideEffect {
+	if journaled {
+		started = e.op.StartedAt
+	} else if e.op.SideEffect {
 		if err := q.store.MarkRunning(context.WithoutCancel(q.runCtx), e.op.ID, started); err != nil {
 			q.unclaim(l, e, err)
-			return
+			return nil, false
 		}
 	}
 	q.mu.Lock()
@@ -183,7 +196,14 @@ func (q *Queue) run(l *lane, e *entry) {
 	if timeout <= 0 {
 		timeout = q.cfg.DefaultTimeout
 	}
-	ctx, cancel := q.withTimeout(q.runCtx, timeout)
+	// The journal writes the driver makes under this ctx commit with the
+	// outcome (WriteHolder), and the outcome is journaled with a ctx
+	// derived from it.
+	parent := q.runCtx
+	if wh, ok := q.store.(WriteHolder); ok {
+		parent = wh.HoldWrites(parent)
+	}
+	ctx, cancel := q.withTimeout(parent, timeout)
 	defer cancel()
 
 	results := make(chan outcome, 1)
@@ -198,17 +218,59 @@ func (q *Queue) run(l *lane, e *entry) {
 		default:
 			q.finish(ctx, e, outcome{err: context.Cause(ctx)})
 			q.waitStuck(l, e, results)
-			return
+			return nil, false
 		}
 	}
-	q.finish(ctx, e, out)
+	final := q.finalState(ctx, e, out)
+	if next = q.handover(ctx, l, e, final); next != nil {
+		return next, true
+	}
+	q.commitSettle(ctx, e, final)
+	return nil, false
 }
 
-// unclaim puts back an operation whose running record could not be
-// written, and blocks the lane: without that record a crash could run it
-// twice, and a journal that cannot record it cannot record the rest either.
-// The operation stays queued (as the journal says); Resume retries.
-func (q *Queue) unclaim(l *lane, e *entry, err error) {
+// handover records e's end and the start of the lane's next operation in
+// one commit, when the journal can (Handover) and the next one has a side
+// effect (a query needs no running record). It returns the next operation,
+// claimed and journaled as running, and e settled; nil when it did not
+// hand over, e still to be settled. An Exclusive action waiting for the
+// terminal is let in first: a backlog must not keep it out.
+func (q *Queue) handover(ctx context.Context, l *lane, e *entry, final Operation) *entry {
+	h, ok := q.store.(Handover)
+	if !ok {
+		return nil
+	}
+	q.mu.Lock()
+	if l.exclusiveWaiting > 0 || l.stopping || l.paused || l.heap.Len() == 0 || !l.heap.peek().op.SideEffect {
+		q.mu.Unlock()
+		return nil
+	}
+	q.mu.Unlock()
+	next := q.claim(l)
+	if next == nil {
+		return nil
+	}
+	if !next.op.SideEffect { // an expired one gave way to a query
+		q.requeue(l, next)
+		return nil
+	}
+	started := q.clock.Now()
+	if err := h.FinishAndStart(context.WithoutCancel(ctx), final, next.op.ID, started); err != nil {
+		// Nothing of either was recorded: the next one goes back, and e is
+		// settled alone (retried, and the lane blocked if that fails too).
+		q.log.Warn("journal the handover to the next operation", "operation_id", final.ID, "next", next.op.ID, "err", err)
+		q.requeue(l, next)
+		return nil
+	}
+	q.mu.Lock()
+	next.op.StartedAt = started
+	q.mu.Unlock()
+	q.endSettle(e, final)
+	return next
+}
+
+// requeue puts a claimed entry back in its lane's heap, unstarted.
+func (q *Queue) requeue(l *lane, e *entry) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e.settling = false
@@ -218,6 +280,18 @@ func (q *Queue) unclaim(l *lane, e *entry, err error) {
 	if !e.op.ExpireAt.IsZero() {
 		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
 	}
+	q.noteState(l)
+	l.signal()
+}
+
+// unclaim puts back an operation whose running record could not be
+// written, and blocks the lane: without that record a crash could run it
+// twice, and a journal that cannot record it cannot record the rest either.
+// The operation stays queued (as the journal says); Resume retries.
+func (q *Queue) unclaim(l *lane, e *entry, err error) {
+	q.requeue(l, e)
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.block(l, fmt.Sprintf("the journal could not record operation %s as running (%v): it was not executed and is still queued; the lane is paused until the journal is writable and the lane is resumed", e.op.ID, err))
 }
 
@@ -286,16 +360,18 @@ func (q *Queue) execute(ctx context.Context, l *lane, op Operation) (out outcome
 
 // finish settles a run entry with its outcome.
 func (q *Queue) finish(ctx context.Context, e *entry, out outcome) {
+	q.commitSettle(ctx, e, q.finalState(ctx, e, out))
+}
+
+// finalState is the final state a run entry's outcome gives it.
+func (q *Queue) finalState(ctx context.Context, e *entry, out outcome) Operation {
 	q.mu.Lock()
-	var final Operation
+	defer q.mu.Unlock()
 	if out.err == nil {
-		final = q.beginSettle(e, StatusSuccess, "", "", out.res)
-	} else {
-		code := errorCode(ctx, out.err, e.op.SideEffect)
-		final = q.beginSettle(e, StatusFailed, code, errorMessage(code, out.err), out.res)
+		return q.beginSettle(e, StatusSuccess, "", "", out.res)
 	}
-	q.mu.Unlock()
-	q.commitSettle(e, final)
+	code := errorCode(ctx, out.err, e.op.SideEffect)
+	return q.beginSettle(e, StatusFailed, code, errorMessage(code, out.err), out.res)
 }
 
 // errorCode classifies an executor's error. A deadline or shutdown makes an
@@ -362,6 +438,14 @@ func (q *Queue) Exclusive(ctx context.Context, terminal string, fn func(ctx cont
 	if err != nil {
 		return err
 	}
+	q.mu.Lock()
+	l.exclusiveWaiting++
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		l.exclusiveWaiting--
+		q.mu.Unlock()
+	}()
 	select {
 	case l.terminal <- struct{}{}:
 	case <-ctx.Done():

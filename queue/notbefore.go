@@ -40,7 +40,7 @@ func (q *Queue) revoke(e *entry, why error) (Submitted, error) {
 	final := q.beginSettle(e, StatusCancelled, code, "cancelled before it was queued: "+why.Error(), Result{})
 	close(e.acked)
 	q.mu.Unlock()
-	q.commitSettle(e, final)
+	q.commitSettle(q.runCtx, e, final)
 	return Submitted{Operation: final, Position: -1}, why
 }
 

@@ -507,7 +507,7 @@ func (q *Queue) expire(e *entry) {
 	}
 	final := q.beginSettle(e, StatusCancelled, CodeExpired, "expired before it started (expire_after)", Result{})
 	q.mu.Unlock()
-	q.commitSettle(e, final)
+	q.commitSettle(q.runCtx, e, final)
 }
 
 // beginSettle claims e for its final state and returns that state. Called
@@ -539,10 +539,10 @@ const finishAttempts = 3
 // outcomes must not be given more orders. After a restart the stale record
 // resolves as expired (queued) or interrupted (running), never by running
 // the operation again.
-func (q *Queue) commitSettle(e *entry, final Operation) {
+func (q *Queue) commitSettle(ctx context.Context, e *entry, final Operation) {
 	var err error
 	for range finishAttempts {
-		if err = q.store.Finish(context.WithoutCancel(q.runCtx), final); err == nil {
+		if err = q.store.Finish(context.WithoutCancel(ctx), final); err == nil {
 			break
 		}
 	}

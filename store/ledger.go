@@ -40,6 +40,9 @@ var _ automation.Ledger = (*Store)(nil)
 // LoadLedger returns the state the sim terminal named terminal saved last,
 // or nil and no error when it never saved one.
 func (s *Store) LoadLedger(ctx context.Context, terminal string) ([]byte, error) {
+	if err := s.flushHeld(ctx, terminal); err != nil {
+		return nil, fmt.Errorf("journal: load ledger of terminal %q: %w", terminal, err)
+	}
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -64,7 +67,7 @@ func (s *Store) SaveLedger(ctx context.Context, terminal string, state []byte) e
 	if terminal == "" {
 		return errors.New("journal: cannot save a ledger without a terminal name")
 	}
-	_, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+	_, err := s.ledgerWrite(ctx, terminal, func(ctx context.Context, tx *sql.Tx) (int64, error) {
 		_, err := tx.StmtContext(ctx, s.stmts.saveLedger).ExecContext(ctx, terminal, state, s.now().UnixNano())
 		return 0, err
 	})
@@ -88,7 +91,7 @@ func (s *Store) ArchiveLedger(ctx context.Context, terminal string, records []au
 			return fmt.Errorf("journal: archive ledger of terminal %q: record %d (seq %d) has no kind or no day", terminal, i, r.Seq)
 		}
 	}
-	_, err := s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+	_, err := s.ledgerWrite(ctx, terminal, func(ctx context.Context, tx *sql.Tx) (int64, error) {
 		// A savepoint makes the write all or nothing inside the batch's
 		// transaction: a conflict on the fifth record must not leave the
 		// first four to be committed with the other callers' writes.
@@ -135,6 +138,9 @@ func (s *Store) archive(ctx context.Context, tx *sql.Tx, terminal string, record
 // the sim terminal named terminal whose Day is at or after since, by Day
 // and then Seq. A zero since selects every day.
 func (s *Store) LoadLedgerArchive(ctx context.Context, terminal, kind string, since time.Time) ([][]byte, error) {
+	if err := s.flushHeld(ctx, terminal); err != nil {
+		return nil, fmt.Errorf("journal: load ledger archive of terminal %q: %w", terminal, err)
+	}
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -168,6 +174,9 @@ func (s *Store) LoadLedgerArchive(ctx context.Context, terminal, kind string, si
 func (s *Store) FindLedgerArchive(ctx context.Context, terminal, kind, key string) ([]byte, error) {
 	if key == "" {
 		return nil, nil
+	}
+	if err := s.flushHeld(ctx, terminal); err != nil {
+		return nil, fmt.Errorf("journal: find %s %q in the ledger archive of terminal %q: %w", kind, key, terminal, err)
 	}
 	if err := s.enter(); err != nil {
 		return nil, err

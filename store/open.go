@@ -138,6 +138,7 @@ func open(ctx context.Context, path string, lock *lockFile, opts Options) (*Stor
 		write:      writeDB,
 		read:       readDB,
 		writes:     make(chan *write, writeQueueDepth),
+		holds:      holds{by: map[string]*hold{}},
 		writerDone: make(chan struct{}),
 		pruneBatch: defaultPruneBatch,
 		damage:     newDamage(),

@@ -103,47 +103,100 @@ func appendArgs(op queue.Operation) ([]any, error) {
 // It returns once the record is durable; the queue calls the terminal only
 // then.
 func (s *Store) MarkRunning(ctx context.Context, id string, at time.Time) error {
+	apply, err := s.markRunningApply(id, at)
+	if err != nil {
+		return err
+	}
+	_, err = s.submit(ctx, apply)
+	return err
+}
+
+func (s *Store) markRunningApply(id string, at time.Time) (applyFunc, error) {
 	started, err := nanos(at)
 	if err != nil || started == nil {
-		return fmt.Errorf("journal: cannot mark operation %s running: bad start time %v", id, at)
+		return nil, fmt.Errorf("journal: cannot mark operation %s running: bad start time %v", id, at)
 	}
-	_, err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+	return func(ctx context.Context, tx *sql.Tx) (int64, error) {
 		res, err := tx.StmtContext(ctx, s.stmts.markRunning).ExecContext(ctx, started, id)
 		if err != nil {
 			return 0, err
 		}
 		return 0, s.expectOneRow(ctx, tx, res, id, "mark operation "+id+" running")
-	})
-	return err
+	}, nil
 }
 
 // Finish records the final state of a queued or running operation, with its
-// result and error. It returns once the record is durable.
+// result and error. It returns once the record is durable. When ctx carries
+// a hold (HoldWrites), the ledger writes held under it are committed in the
+// same transaction, before the outcome: both are recorded or neither.
 func (s *Store) Finish(ctx context.Context, op queue.Operation) error {
+	apply, err := s.finishApply(op)
+	if err != nil {
+		return err
+	}
+	return s.commitOutcome(ctx, apply)
+}
+
+// FinishAndStart implements queue.Handover: op's final state (with the
+// writes held under ctx, as Finish) and the start of the queued operation
+// next at the given time, in one transaction. Nothing is recorded when
+// either cannot be.
+func (s *Store) FinishAndStart(ctx context.Context, op queue.Operation, next string, at time.Time) error {
+	finish, err := s.finishApply(op)
+	if err != nil {
+		return err
+	}
+	start, err := s.markRunningApply(next, at)
+	if err != nil {
+		return err
+	}
+	return s.commitOutcome(ctx, atomically([]heldWrite{{apply: finish}}, start))
+}
+
+// commitOutcome commits an outcome's apply with the writes held under ctx.
+func (s *Store) commitOutcome(ctx context.Context, apply applyFunc) error {
+	h := holdOf(ctx)
+	if h == nil {
+		_, err := s.submit(ctx, apply)
+		return err
+	}
+	s.holds.mu.Lock()
+	held := s.takeAll(h)
+	w, err := s.enqueue(ctx, atomically(held, apply))
+	s.holds.mu.Unlock()
+	if err == nil {
+		_, err = s.await(w)
+	}
+	if err != nil {
+		s.giveBack(h, held)
+	}
+	return err
+}
+
+func (s *Store) finishApply(op queue.Operation) (applyFunc, error) {
 	if !op.Status.Final() {
-		return fmt.Errorf("journal: cannot finish operation %s with status %q: not a final status", op.ID, op.Status)
+		return nil, fmt.Errorf("journal: cannot finish operation %s with status %q: not a final status", op.ID, op.Status)
 	}
 	result, err := jsonText("result", op.Result)
 	if err != nil {
-		return fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
+		return nil, fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
 	}
 	started, err := nanos(op.StartedAt)
 	if err != nil {
-		return fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
+		return nil, fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
 	}
 	finished, err := nanos(op.FinishedAt)
 	if err != nil {
-		return fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
+		return nil, fmt.Errorf("journal: cannot finish operation %s: %w", op.ID, err)
 	}
-	_, err = s.submit(ctx, func(ctx context.Context, tx *sql.Tx) (int64, error) {
+	return func(ctx context.Context, tx *sql.Tx) (int64, error) {
 		res, err := tx.StmtContext(ctx, s.stmts.finish).ExecContext(ctx,
 			string(op.Status), result, op.Message, op.Error, op.ErrorCode, started, finished, op.ID)
 		if err != nil {
 			return 0, err
 		}
 		return 0, s.expectOneRow(ctx, tx, res, op.ID, "finish operation "+op.ID)
-	})
-	return err
+	}, nil
 }
 
 // expectOneRow explains an update that matched no row: the operation is not

@@ -108,6 +108,7 @@ type Store struct {
 	writerDone chan struct{}
 	pruneBatch int
 	hooks      testHooks
+	holds      holds // ledger writes waiting for an outcome (hold.go)
 	damage     *damage
 	wal        *walWatch
 	stats      commitStats

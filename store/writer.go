@@ -21,7 +21,7 @@ const (
 // batch's transaction. apply returns a *recordError for a failure of its own
 // that leaves the transaction usable; any other error fails the batch.
 type write struct {
-	apply func(ctx context.Context, tx *sql.Tx) (int64, error)
+	apply applyFunc
 	done  chan writeResult // buffered: the writer never blocks on a caller
 }
 
@@ -37,21 +37,34 @@ type recordError struct{ err error }
 
 func (e *recordError) Error() string { return e.err.Error() }
 
+// applyFunc is one write's change, applied inside a batch's transaction.
+type applyFunc = func(ctx context.Context, tx *sql.Tx) (int64, error)
+
 // submit hands apply to the writer and waits for the commit of the
 // transaction that holds it. ctx bounds only the wait to be enqueued: once
 // the writer has the write, it is committed or reported failed, never
 // abandoned half way, so that an error always means "not recorded".
 // Writes are applied in the order they were enqueued: the writes of one
 // operation, each awaited before the next is made, keep their order.
-func (s *Store) submit(ctx context.Context, apply func(ctx context.Context, tx *sql.Tx) (int64, error)) (int64, error) {
+func (s *Store) submit(ctx context.Context, apply applyFunc) (int64, error) {
+	w, err := s.enqueue(ctx, apply)
+	if err != nil {
+		return 0, err
+	}
+	return s.await(w)
+}
+
+// enqueue hands apply to the writer without waiting for its commit; the
+// writer applies writes in the order they were enqueued.
+func (s *Store) enqueue(ctx context.Context, apply applyFunc) (*write, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("nothing recorded: %w", err)
+		return nil, fmt.Errorf("nothing recorded: %w", err)
 	}
 	if err := s.damage.get(); err != nil {
-		return 0, err // a damaged journal records nothing more: see Health
+		return nil, err // a damaged journal records nothing more: see Health
 	}
 	if err := s.enter(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	w := &write{apply: apply, done: make(chan writeResult, 1)}
 	select {
@@ -59,11 +72,16 @@ func (s *Store) submit(ctx context.Context, apply func(ctx context.Context, tx *
 		s.leave()
 	case <-ctx.Done():
 		s.leave()
-		return 0, fmt.Errorf("nothing recorded: %w", ctx.Err())
+		return nil, fmt.Errorf("nothing recorded: %w", ctx.Err())
 	}
 	if h := s.hooks.enqueued; h != nil {
 		h()
 	}
+	return w, nil
+}
+
+// await waits for an enqueued write's commit.
+func (s *Store) await(w *write) (int64, error) {
 	r := <-w.done
 	return r.n, s.noteDamage(r.err)
 }
