@@ -4,10 +4,10 @@
 // sub-packages and are wired in cmd/ by one line each in its opener table.
 //
 // The files are split by family:
-//   - terminal.go, errors.go, driver.go, ledger.go: what every terminal
-//     shares (Terminal, State, coded errors, how a driver is opened and
-//     what it may use from outside, the journal port for drivers that
-//     persist).
+//   - terminal.go, errors.go, driver.go, ledger.go, directory.go: what
+//     every terminal shares (Terminal, State, coded errors, how a driver
+//     is opened and what it may use from outside, the journal port for
+//     drivers that persist, the configured terminals by name).
 //   - stock.go, operations.go: the A-share family (StockBroker, orders in
 //     THS's column names, the 15 EasyTHS operation names).
 //   - exchange.go: the exchange family (Exchange, exact-decimal orders,

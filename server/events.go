@@ -251,25 +251,30 @@ func (b *Events) Venue(ev automation.VenueEvent) {
 // terminalWatcher notices the terminals' state changes: drivers report
 // their state when asked, they do not call back.
 type terminalWatcher struct {
-	terminals map[string]automation.Terminal
-	order     []string
+	terminals Terminals
+	order     []string // the lanes, each with a terminal (New checked)
 	last      map[string]automation.State
 	events    *Events
 	log       *slog.Logger
 }
 
-func newTerminalWatcher(terminals map[string]automation.Terminal, order []string, events *Events, log *slog.Logger) *terminalWatcher {
+func newTerminalWatcher(terminals Terminals, order []string, events *Events, log *slog.Logger) *terminalWatcher {
 	w := &terminalWatcher{terminals: terminals, order: order, last: make(map[string]automation.State), events: events, log: log}
 	for _, name := range order {
-		w.last[name] = terminals[name].State()
+		w.last[name] = w.state(name)
 	}
 	return w
+}
+
+func (w *terminalWatcher) state(name string) automation.State {
+	t, _ := w.terminals.Terminal(name)
+	return t.State()
 }
 
 // poll looks at every terminal once and publishes what changed.
 func (w *terminalWatcher) poll() {
 	for _, name := range w.order {
-		now := w.terminals[name].State()
+		now := w.state(name)
 		before := w.last[name]
 		if now == before {
 			continue

@@ -288,7 +288,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	})
 
 	deps := Deps{
-		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet()), Terminals: terminals, History: setup.history, Journal: setup.journal, JournalStats: setup.stats,
+		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet(), plugins.ExchangeSet()), Terminals: directory(t, terminals...), History: setup.history, Journal: setup.journal, JournalStats: setup.stats,
 		Metrics: h.metrics, Events: h.events,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    h.clock.Now,
@@ -300,6 +300,16 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}
 	h.srv = srv
 	return h
+}
+
+// directory is cmd/brokerd's directory of the terminals.
+func directory(t testing.TB, terminals ...automation.Terminal) Terminals {
+	t.Helper()
+	d, err := automation.NewDirectory(terminals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // request describes one call.

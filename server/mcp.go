@@ -153,7 +153,7 @@ func (s *Server) operationTool(name string, d plugins.Description) *mcp.Tool {
 	}
 	var terminals []any
 	for _, t := range s.order {
-		if s.ops.Supported(name, s.terminals[t]) {
+		if s.ops.Supported(name, s.laneTerminal(t)) {
 			terminals = append(terminals, t)
 		}
 	}

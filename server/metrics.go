@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/queue"
 )
 
@@ -114,14 +113,14 @@ func (m *Metrics) LaneChanged(string, queue.LaneState) {}
 
 // watch makes the lane and terminal gauges read q and the terminals when
 // scraped. One Metrics serves one server.
-func (m *Metrics) watch(q Queue, terminals map[string]automation.Terminal) error {
+func (m *Metrics) watch(q Queue, terminals Terminals, order []string) error {
 	if !m.watched.CompareAndSwap(false, true) {
 		return errors.New("server: these Metrics already serve another server; give each its own NewMetrics")
 	}
-	for name := range terminals {
+	for _, name := range order {
 		m.replays.WithLabelValues(name) // exported as 0 before the first replay
 	}
-	return m.reg.Register(&laneCollector{q: q, terminals: terminals})
+	return m.reg.Register(&laneCollector{q: q, terminals: terminals, order: order})
 }
 
 var (
@@ -140,7 +139,8 @@ var (
 // laneCollector reads the lanes' and terminals' state at scrape time.
 type laneCollector struct {
 	q         Queue
-	terminals map[string]automation.Terminal
+	terminals Terminals
+	order     []string // the lanes, each with a terminal (New checked)
 }
 
 func (l *laneCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -156,7 +156,8 @@ func (l *laneCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descPaused, prometheus.GaugeValue, boolFloat(ls.Paused), ls.Terminal)
 		ch <- prometheus.MustNewConstMetric(descStuck, prometheus.GaugeValue, boolFloat(ls.State == queue.LaneStuck), ls.Terminal)
 	}
-	for name, t := range l.terminals {
+	for _, name := range l.order {
+		t, _ := l.terminals.Terminal(name)
 		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, boolFloat(t.State().Healthy()), name)
 	}
 }

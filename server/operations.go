@@ -183,7 +183,7 @@ func (s *Server) operationList() OperationList {
 	for _, name := range list.Names {
 		info := OperationInfo{Description: descs[name], Terminals: []string{}}
 		for _, t := range s.order {
-			if s.ops.Supported(name, s.terminals[t]) {
+			if s.ops.Supported(name, s.laneTerminal(t)) {
 				info.Terminals = append(info.Terminals, t)
 			}
 		}

@@ -11,9 +11,11 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// symbolBoard is a paper exchange terminal whose prices can be set: its
-// quotes are exact decimals per venue symbol.
-type symbolBoard interface {
+// SymbolQuotes is a paper exchange terminal whose prices can be set: its
+// quotes are exact decimals per venue symbol. /sim/quote with a symbol
+// serves any terminal that has these, whatever its driver; cmd/brokerd's
+// tests hold the paper driver to it.
+type SymbolQuotes interface {
 	SetQuote(ctx context.Context, symbol string, price decimal.Decimal) error
 	Quote(symbol string) (decimal.Decimal, bool)
 }
@@ -28,16 +30,16 @@ type SymbolQuoteView struct {
 var venueSymbol = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:-]{0,39}$`)
 
 // paperBoard finds the paper exchange a request names (or the default).
-func (s *Server) paperBoard(c *gin.Context, name string) (string, symbolBoard, bool) {
+func (s *Server) paperBoard(c *gin.Context, name string) (string, SymbolQuotes, bool) {
 	if name == "" {
 		name = s.order[0]
 	}
-	t, ok := s.terminals[name]
+	t, ok := s.terminals.Terminal(name)
 	if !ok {
 		s.invalid(c, []fieldError{s.unknownTerminal(name)})
 		return "", nil, false
 	}
-	b, ok := t.(symbolBoard)
+	b, ok := t.(SymbolQuotes)
 	if !ok {
 		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) is not a paper exchange: its prices cannot be set by symbol", name, t.Driver()), nil)
 		return "", nil, false

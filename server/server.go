@@ -59,6 +59,19 @@ type Operations interface {
 	Describe() map[string]plugins.Description
 }
 
+// Terminals is what the API asks of the configured terminals: it finds
+// them by name (automation.Directory). The queue's lanes say which names
+// there are and in what order; this gives the terminal behind each. What a
+// terminal can do beyond automation.Terminal (a venue's throttle, the
+// sim's quotes) the API asks of the terminal itself, by interface, so a
+// new driver needs nothing here.
+type Terminals interface {
+	// Names lists every terminal, so that New can check each has a lane.
+	Names() []string
+	// Terminal finds a terminal by name; false when none has it.
+	Terminal(name string) (automation.Terminal, bool)
+}
+
 // History lists journaled operations, newest first, with the number that
 // match the filter in all.
 type History interface {
@@ -126,13 +139,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Deps are the server's collaborators; all but History, Logger and Now are
-// required.
+// Deps are the server's collaborators; all but History, Journal,
+// JournalStats, Logger, Now, Risk and Schedules are required.
 type Deps struct {
 	Queue      Queue
 	Operations Operations
 	// Terminals are the configured terminals, one per queue lane.
-	Terminals []automation.Terminal
+	Terminals Terminals
 	// History answers /history from the journal; nil when there is none.
 	History History
 	// Journal tells /system/health whether the journal is usable; nil when
@@ -159,7 +172,7 @@ type Server struct {
 	cfg       Config
 	q         Queue
 	ops       Operations
-	terminals map[string]automation.Terminal
+	terminals Terminals
 	order     []string // terminal names, lane order
 	history   History
 	journal   Journal
@@ -186,15 +199,15 @@ type Server struct {
 
 // New builds the API over its dependencies.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Queue == nil || deps.Operations == nil || deps.Metrics == nil || deps.Events == nil {
-		return nil, errors.New("server: queue, operations, metrics and events are required")
+	if deps.Queue == nil || deps.Operations == nil || deps.Terminals == nil || deps.Metrics == nil || deps.Events == nil {
+		return nil, errors.New("server: queue, operations, terminals, metrics and events are required")
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
 		cfg:       cfg,
 		q:         deps.Queue,
 		ops:       deps.Operations,
-		terminals: make(map[string]automation.Terminal, len(deps.Terminals)),
+		terminals: deps.Terminals,
 		history:   deps.History,
 		journal:   deps.Journal,
 		risk:      deps.Risk,
@@ -212,24 +225,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.now = time.Now
 	}
 	s.started = s.now()
-	for _, t := range deps.Terminals {
-		if t == nil {
-			return nil, errors.New("server: a terminal is nil")
-		}
-		if _, dup := s.terminals[t.Name()]; dup {
-			return nil, fmt.Errorf("server: terminal %q is listed twice", t.Name())
-		}
-		s.terminals[t.Name()] = t
-	}
 	// The queue's lane order is the authority: its first lane is the
-	// default terminal.
+	// default terminal. Every lane's terminal is checked here, once, so
+	// that the handlers may look up any lane's terminal without asking
+	// whether it is there.
 	s.order = s.q.Terminals()
 	for _, name := range s.order {
-		if _, ok := s.terminals[name]; !ok {
+		if t, ok := s.terminals.Terminal(name); !ok || t == nil {
 			return nil, fmt.Errorf("server: the queue has a lane for terminal %q but no such terminal was given", name)
 		}
 	}
-	if len(s.order) == 0 || len(s.order) != len(s.terminals) {
+	if len(s.order) == 0 || len(s.order) != len(s.terminals.Names()) {
 		return nil, errors.New("server: every terminal needs a queue lane, and there must be at least one")
 	}
 
@@ -251,7 +257,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.corsPolicy, err = newCORSPolicy(cfg.CORSOrigins); err != nil {
 		return nil, err
 	}
-	if err := s.metrics.watch(s.q, s.terminals); err != nil {
+	if err := s.metrics.watch(s.q, s.terminals, s.order); err != nil {
 		return nil, err
 	}
 	if err := s.metrics.reg.Register(buildInfo(cfg.Version)); err != nil {
@@ -266,6 +272,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.spec = &specCache{build: s.buildSpec}
 	s.engine = s.routes()
 	return s, nil
+}
+
+// laneTerminal is the terminal behind one of the queue's lanes; New
+// checked that every lane has one.
+func (s *Server) laneTerminal(name string) automation.Terminal {
+	t, _ := s.terminals.Terminal(name)
+	return t
 }
 
 // Handler is the API's http.Handler.

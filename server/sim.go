@@ -11,8 +11,10 @@ import (
 	"github.com/brokerd/brokerd/automation"
 )
 
-// quoteBoard is a simulated terminal whose prices can be set: the sim.
-type quoteBoard interface {
+// StockQuotes is a simulated terminal whose A-share prices can be set (the
+// sim): /sim/quote with a stock_code serves any terminal that has these,
+// whatever its driver. cmd/brokerd's tests hold the sim to it.
+type StockQuotes interface {
 	SetQuote(code string, price float64) error
 	Quote(code string) (float64, error)
 }
@@ -35,16 +37,16 @@ type QuoteView struct {
 } //@name Quote
 
 // simBoard finds the sim terminal a request names (or the default).
-func (s *Server) simBoard(c *gin.Context, name string) (string, quoteBoard, bool) {
+func (s *Server) simBoard(c *gin.Context, name string) (string, StockQuotes, bool) {
 	if name == "" {
 		name = s.order[0]
 	}
-	t, ok := s.terminals[name]
+	t, ok := s.terminals.Terminal(name)
 	if !ok {
 		s.invalid(c, []fieldError{s.unknownTerminal(name)})
 		return "", nil, false
 	}
-	b, ok := t.(quoteBoard)
+	b, ok := t.(StockQuotes)
 	if !ok {
 		s.fail(c, codeUnsupported, fmt.Sprintf("terminal %q (driver %s) is not a simulator: its prices cannot be set", name, t.Driver()), nil)
 		return "", nil, false

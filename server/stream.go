@@ -31,7 +31,7 @@ const streamWriteTimeout = 30 * time.Second
 func (s *Server) streamEvents(c *gin.Context) {
 	f := eventFilter{terminal: c.Query("terminal"), operation: c.Query("operation")}
 	if f.terminal != "" {
-		if _, ok := s.terminals[f.terminal]; !ok {
+		if _, ok := s.terminals.Terminal(f.terminal); !ok {
 			s.invalid(c, []fieldError{s.unknownTerminal(f.terminal)})
 			return
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
 )
@@ -55,7 +54,7 @@ func newStubServer(t testing.TB, q Queue, opts ...stubOption) *harness {
 		o(&cfg)
 	}
 	srv, err := New(cfg, Deps{
-		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: []automation.Terminal{h.main},
+		Queue: q, Operations: plugins.NewRegistry(plugins.StockSet()), Terminals: directory(t, h.main),
 		Metrics: h.metrics, Events: h.events, Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
 	})
 	if err != nil {
@@ -94,21 +93,22 @@ func TestNewChecksItsDependencies(t *testing.T) {
 		cfg  Config
 		deps Deps
 	}{
-		{"no queue", Config{}, Deps{Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+		{"no queue", Config{}, Deps{Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: directory(t, main)}},
+		{"no terminals", Config{}, Deps{Queue: &stubQueue{}, Operations: reg, Metrics: NewMetrics(), Events: NewEvents()}},
 		{"lane without terminal", Config{}, Deps{Queue: &stubQueue{}, Operations: reg, Metrics: NewMetrics(), Events: NewEvents(),
-			Terminals: []automation.Terminal{newFakeTerminal("other")}}},
+			Terminals: directory(t, newFakeTerminal("other"))}},
 		{"terminal without lane", Config{}, Deps{Queue: &stubQueue{}, Operations: reg, Metrics: NewMetrics(), Events: NewEvents(),
-			Terminals: []automation.Terminal{main, newFakeTerminal("other")}}},
+			Terminals: directory(t, main, newFakeTerminal("other"))}},
 		{"empty key", Config{Keys: []APIKey{{Name: "a", Key: " "}}}, Deps{Queue: &stubQueue{}, Operations: reg, Metrics: NewMetrics(),
-			Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+			Events: NewEvents(), Terminals: directory(t, main)}},
 		{"unknown scope", Config{Keys: []APIKey{{Key: "0123456789abcdef", Scopes: []Scope{"root"}}}}, Deps{Queue: &stubQueue{},
-			Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+			Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: directory(t, main)}},
 		{"same key twice", Config{Keys: []APIKey{{Key: "0123456789abcdef"}, {Key: "0123456789abcdef"}}}, Deps{Queue: &stubQueue{},
-			Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+			Operations: reg, Metrics: NewMetrics(), Events: NewEvents(), Terminals: directory(t, main)}},
 		{"bad CORS origin", Config{CORSOrigins: []string{"example.com"}}, Deps{Queue: &stubQueue{}, Operations: reg,
-			Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+			Metrics: NewMetrics(), Events: NewEvents(), Terminals: directory(t, main)}},
 		{"negative rate", Config{RateLimit: -1}, Deps{Queue: &stubQueue{}, Operations: reg,
-			Metrics: NewMetrics(), Events: NewEvents(), Terminals: []automation.Terminal{main}}},
+			Metrics: NewMetrics(), Events: NewEvents(), Terminals: directory(t, main)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestNewChecksItsDependencies(t *testing.T) {
 	}
 
 	m := NewMetrics()
-	deps := Deps{Queue: &stubQueue{}, Operations: reg, Metrics: m, Events: NewEvents(), Terminals: []automation.Terminal{main}}
+	deps := Deps{Queue: &stubQueue{}, Operations: reg, Metrics: m, Events: NewEvents(), Terminals: directory(t, main)}
 	if _, err := New(Config{}, deps); err != nil {
 		t.Fatal(err)
 	}

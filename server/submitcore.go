@@ -63,10 +63,14 @@ func (s *Server) submitOperation(ctx context.Context, in submission) (queue.Subm
 	terminal := in.terminal
 	if terminal == "" {
 		terminal = s.order[0]
-	} else if _, ok := s.terminals[terminal]; !ok {
-		errs = append(errs, s.unknownTerminal(terminal))
 	}
-	t := s.terminals[terminal]
+	// An unknown terminal is validated against no terminal (nil), as the
+	// plugins expect, so that every bad field is named at once.
+	t, ok := s.terminals.Terminal(terminal)
+	if !ok {
+		errs = append(errs, s.unknownTerminal(terminal))
+		t = nil
+	}
 	var params plugins.Params
 	if !slices.ContainsFunc(errs, func(e fieldError) bool { return e.Field == "body" || e.Field == "params" }) {
 		var paramErrs []plugins.FieldError

@@ -87,7 +87,7 @@ func (s *Server) health(c *gin.Context) {
 		},
 		Problems: []string{},
 	}
-	first := s.terminals[s.order[0]].State()
+	first := s.laneTerminal(s.order[0]).State()
 	v.Components.Automator, v.Components.LoggedIn = string(first), first.Healthy()
 	if first.Healthy() {
 		v.Components.Automator = "connected"
@@ -99,7 +99,7 @@ func (s *Server) health(c *gin.Context) {
 		}
 	}
 	for _, name := range s.order {
-		st := s.terminals[name].State()
+		st := s.laneTerminal(name).State()
 		v.Components.Terminals[name] = string(st)
 		if !st.Healthy() {
 			v.Problems = append(v.Problems, fmt.Sprintf("terminal %s is %s", name, st))
@@ -185,14 +185,14 @@ func (s *Server) systemStatus(c *gin.Context) {
 		Version:       s.cfg.Version,
 		StartedAt:     formatTime(s.started),
 		UptimeSeconds: now.Sub(s.started).Seconds(),
-		Automator:     newAutomatorStatus(s.terminals[s.order[0]]),
+		Automator:     newAutomatorStatus(s.laneTerminal(s.order[0])),
 		Terminals:     make(map[string]TerminalStatus, len(s.order)),
 		Queue:         st.CountsView,
 		Plugins:       PluginsStatus{LoadedPlugins: names, PluginCount: len(names)},
 		Events:        EventsStatus{Subscribers: s.events.subscribers(), ResultWaiters: s.metrics.waiters.Load()},
 	}
 	for i, name := range s.order {
-		t := s.terminals[name]
+		t := s.laneTerminal(name)
 		ts := TerminalStatus{Driver: t.Driver(), State: string(t.State()), Healthy: t.State().Healthy(),
 			Default: i == 0, Lane: st.Terminals[name], Operations: []string{}}
 		for _, op := range names {
@@ -266,7 +266,7 @@ const reconnectTimeout = 60 * time.Second
 func (s *Server) reconnect(c *gin.Context) {
 	names := s.order
 	if name := c.Query("terminal"); name != "" {
-		if _, ok := s.terminals[name]; !ok {
+		if _, ok := s.terminals.Terminal(name); !ok {
 			s.invalid(c, []fieldError{s.unknownTerminal(name)})
 			return
 		}
@@ -275,7 +275,7 @@ func (s *Server) reconnect(c *gin.Context) {
 	out := make([]ReconnectView, 0, len(names))
 	var failed error
 	for _, name := range names {
-		t := s.terminals[name]
+		t := s.laneTerminal(name)
 		ctx, cancel := context.WithTimeout(c.Request.Context(), reconnectTimeout)
 		// Through the lane, so a reconnect never overlaps an operation.
 		err := s.q.Exclusive(ctx, name, t.Reconnect)

@@ -143,6 +143,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := scheduler.Load(ctx); err != nil {
 		return err
 	}
+	directory, err := automation.NewDirectory(terminals)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Version:     version(),
 		Keys:        apiKeys(cfg.API),
@@ -157,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}, server.Deps{
 		Queue:      q,
 		Operations: registry,
-		Terminals:  terminals,
+		Terminals:  directory,
 		History:    st,
 		Journal:    st,
 		Metrics:    metrics,

@@ -100,6 +100,10 @@ func Start(t testing.TB, opts Options) *Brokerd {
 		t.Fatal(err)
 	}
 	q.Start()
+	directory, err := automation.NewDirectory(terminals)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(server.Config{
 		Version:              "brokerdtest",
 		Keys:                 opts.Keys,
@@ -110,7 +114,7 @@ func Start(t testing.TB, opts Options) *Brokerd {
 		TerminalPollInterval: 50 * time.Millisecond,
 		HeartbeatInterval:    time.Second,
 	}, server.Deps{
-		Queue: q, Operations: registry, Terminals: terminals, History: history{st}, Risk: checker,
+		Queue: q, Operations: registry, Terminals: directory, History: history{st}, Risk: checker,
 		Metrics: metrics, Events: events, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
