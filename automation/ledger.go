@@ -14,6 +14,15 @@ import (
 // error has stored nothing — also when it gave up because its ctx ended:
 // the driver then rolls its change back and reports the action as not
 // carried out. (ctx bounds only a write's wait to be taken.)
+//
+// One exception, which a driver need not know about: a write made with the
+// ctx of an operation the queue is executing may be held and committed in
+// the same transaction as that operation's outcome (one durable write
+// instead of two; a crash keeps both or neither). It then returns nil at
+// once. Reads see every write made before them, held or not, and a held
+// state is never committed over a newer one. Should the outcome's commit
+// fail, the lane is blocked (as for any outcome the journal cannot take)
+// and the held writes are committed with the terminal's next write.
 type Ledger interface {
 	// LoadLedger returns the state last saved for the terminal, or
 	// (nil, nil) when nothing is stored.

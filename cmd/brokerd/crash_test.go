@@ -29,7 +29,7 @@ import (
 // acknowledged operation is still there, that none is left running, that
 // the ones running at the kill are interrupted and were not run again, that
 // the rest finish, and that the sim's ledger holds exactly one order per
-// successful buy and none twice.
+// successful buy and none twice, and none for an interrupted one.
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -135,6 +135,7 @@ latency = "15ms"`))
 
 	var interrupted, succeeded int
 	okKeys := map[string]bool{}
+	interruptedKeys := map[string]bool{}
 	for _, a := range acks {
 		var st struct {
 			Data struct {
@@ -161,6 +162,7 @@ latency = "15ms"`))
 			okKeys[a.key] = true
 		case res.ErrorCode != nil && *res.ErrorCode == "interrupted":
 			interrupted++
+			interruptedKeys[a.key] = true
 		default:
 			t.Errorf("operation %s ended %v: only success or interrupted are possible here", a.id, res.ErrorCode)
 		}
@@ -196,6 +198,13 @@ latency = "15ms"`))
 	for key := range okKeys {
 		if perKey[key] != 1 {
 			t.Errorf("successful buy %s has %d orders in the ledger", key, perKey[key])
+		}
+	}
+	// The sim's ledger write commits with the buy's outcome (one
+	// transaction): a buy whose outcome the kill cut off left no order.
+	for key := range interruptedKeys {
+		if perKey[key] != 0 {
+			t.Errorf("interrupted buy %s has %d orders in the ledger: its ledger write was committed without its outcome", key, perKey[key])
 		}
 	}
 	// An order whose submit was journaled but not yet answered when the
