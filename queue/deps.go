@@ -37,7 +37,8 @@ type Executor func(ctx context.Context, op Operation) (Result, error)
 // so that after a crash nothing acknowledged is lost and nothing that may
 // have changed the account is executed twice.
 type Store interface {
-	// Append records a new, queued operation.
+	// Append records a new operation: queued, or running (with its
+	// StartedAt) when it starts at once on an idle lane.
 	Append(ctx context.Context, op Operation) error
 	// MarkRunning records that op id starts at the given time.
 	MarkRunning(ctx context.Context, id string, at time.Time) error

@@ -95,10 +95,11 @@ func checkedLane(t *testing.T, store Store, s *script) Executor {
 	}
 }
 
-func newHandoverQueue(t *testing.T, store *handoverStore) (*Queue, *script) {
+func newHandoverQueue(t *testing.T, store *handoverStore) (*Queue, *script, *recorder) {
 	t.Helper()
 	s := newScript()
-	q, err := New(Config{}, []Lane{{Terminal: "sim", Execute: checkedLane(t, store, s)}}, Deps{Clock: RealClock{}, Store: store})
+	obs := &recorder{changed: make(chan struct{}, 1)}
+	q, err := New(Config{}, []Lane{{Terminal: "sim", Execute: checkedLane(t, store, s)}}, Deps{Clock: RealClock{}, Store: store, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func newHandoverQueue(t *testing.T, store *handoverStore) (*Queue, *script) {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return q, s
+	return q, s, obs
 }
 
 func waitFinal(t *testing.T, q *Queue, id string) Operation {
@@ -140,7 +141,7 @@ func waitFinal(t *testing.T, q *Queue, id string) Operation {
 // execution's hold.
 func TestABacklogHandsOverInOneWriteEach(t *testing.T) {
 	store := &handoverStore{Store: NewMemStore()}
-	q, _ := newHandoverQueue(t, store)
+	q, _, _ := newHandoverQueue(t, store)
 	ctx := context.Background()
 	if err := q.Pause(ctx, "sim"); err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestABacklogHandsOverInOneWriteEach(t *testing.T) {
 // its own running record, and the lane is not blocked.
 func TestAFailedHandoverSettlesAloneAndTheNextRunsLater(t *testing.T) {
 	store := &handoverStore{Store: NewMemStore(), failHandover: true}
-	q, _ := newHandoverQueue(t, store)
+	q, _, _ := newHandoverQueue(t, store)
 	ctx := context.Background()
 	if err := q.Pause(ctx, "sim"); err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func TestAFailedHandoverSettlesAloneAndTheNextRunsLater(t *testing.T) {
 // hand over past it.
 func TestAnExclusiveActionIsNotKeptOutByABacklog(t *testing.T) {
 	store := &handoverStore{Store: NewMemStore()}
-	q, s := newHandoverQueue(t, store)
+	q, s, _ := newHandoverQueue(t, store)
 	ctx := context.Background()
 	q.Start()
 	first, _ := q.Submit(ctx, Request{Name: "o1", SideEffect: true, Params: params(scriptParams{Block: true})})

@@ -24,6 +24,10 @@ type lane struct {
 	paused   bool
 	stopping bool
 	current  *entry // the entry being executed, nil when none
+	// handoff is an entry Submit started at once on the idle lane: its
+	// submit journaled it as running, and the worker runs it next, even
+	// when the lane is paused or stopping meanwhile (it is running).
+	handoff *entry
 	// exclusiveWaiting counts the Exclusive actions waiting for the
 	// terminal: while one waits, the worker does not hand over from one
 	// operation to the next without letting go of the terminal.
@@ -95,7 +99,11 @@ func (q *Queue) work(l *lane) {
 		l.terminal <- struct{}{}
 		// run hands over to the next operation when the journal could
 		// record one's end and the other's start together.
-		for e, started := q.claim(l), false; e != nil; {
+		e, started := q.takeHandoff(l)
+		if e == nil {
+			e = q.claim(l)
+		}
+		for e != nil {
 			e, started = q.run(l, e, started)
 		}
 		<-l.terminal
@@ -109,6 +117,9 @@ func (q *Queue) awaitWork(l *lane) bool {
 	defer q.mu.Unlock()
 	for {
 		q.noteState(l)
+		if l.handoff != nil {
+			return true
+		}
 		if l.stopping {
 			return false
 		}
@@ -119,6 +130,26 @@ func (q *Queue) awaitWork(l *lane) bool {
 		<-l.wake
 		q.mu.Lock()
 	}
+}
+
+// takeHandoff takes the entry Submit started at once, once its submit is
+// durable; nil when there is none or its journal write failed (Submit has
+// freed the lane then).
+func (q *Queue) takeHandoff(l *lane) (*entry, bool) {
+	q.mu.Lock()
+	e := l.handoff
+	l.handoff = nil
+	q.mu.Unlock()
+	if e == nil {
+		return nil, false
+	}
+	<-e.acked
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if e.ackErr != nil || l.current != e {
+		return nil, false
+	}
+	return e, true
 }
 
 // claim takes the lane's next operation, unless the lane was paused,

@@ -267,6 +267,18 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 			return Submitted{}, err
 		}
 	}
+	startNow := q.startsAtOnce(l, e)
+	if startNow {
+		// The lane is idle: the operation is journaled as running with
+		// its submit, one durable write instead of two, and the worker
+		// runs it once that write is done (see startsAtOnce).
+		e.op.Status = StatusRunning
+		e.op.StartedAt = now
+		e.settling = true
+		l.current = e
+		l.handoff = e
+		q.noteState(l)
+	}
 	l.reserved++
 	e.mark = l.heap.mark()
 	if req.IdempotencyKey != "" {
@@ -279,6 +291,22 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 
 	q.mu.Lock()
 	l.reserved--
+	var revoked error
+	if err == nil && q.admit != nil {
+		revoked = q.admit.Revoked(e.op)
+	}
+	if startNow && (err != nil || revoked != nil) {
+		// Not started after all: the lane is free again.
+		if l.handoff == e {
+			l.handoff = nil
+		}
+		if l.current == e {
+			l.current = nil
+		}
+		e.settling = false
+		q.noteState(l)
+		l.signal()
+	}
 	if err != nil {
 		if undoAdmit != nil {
 			undoAdmit()
@@ -291,16 +319,38 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 		q.mu.Unlock()
 		return Submitted{}, fmt.Errorf("journal the operation: %w: %w", ErrJournal, err)
 	}
-	if q.admit != nil {
-		if err := q.admit.Revoked(e.op); err != nil {
-			return q.revoke(e, err)
-		}
+	if revoked != nil {
+		return q.revoke(e, revoked)
 	}
-	pos := q.enqueue(e)
-	close(e.acked)
+	var pos int
 	op := e.op
+	if startNow {
+		// The answer and the observers see what every operation goes
+		// through: queued (first in line), then running when the worker
+		// takes it. Only the journal skips the queued record.
+		op.Status, op.StartedAt = StatusQueued, time.Time{}
+		q.ops[e.op.ID] = e
+		q.obs.OperationChanged(op)
+		l.signal()
+	} else {
+		pos = q.enqueue(e)
+		op = e.op
+	}
+	close(e.acked)
 	q.mu.Unlock()
 	return Submitted{Operation: op, Position: pos}, nil
+}
+
+// startsAtOnce reports whether e, being submitted, can start at once on
+// its lane: the queue has started, the lane is idle (nothing running,
+// queued, being submitted, scheduled or waiting for the terminal, not
+// paused), and e has a side effect (a query has no running record to
+// save) and no not_before. Called with q.mu held.
+func (q *Queue) startsAtOnce(l *lane, e *entry) bool {
+	return q.started && !q.closed && e.op.SideEffect && e.op.NotBefore.IsZero() &&
+		!l.paused && !l.stopping && l.current == nil && l.handoff == nil &&
+		l.heap.Len() == 0 && len(l.waiting) == 0 && l.reserved == 0 &&
+		l.exclusiveWaiting == 0 && len(l.terminal) == 0
 }
 
 // enqueue puts a durable entry in its lane and returns its place there.

@@ -480,7 +480,15 @@ func TestJournalFailures(t *testing.T) {
 		fs := &failingStore{Store: NewMemStore(), failRunning: true}
 		h := newHarnessWithStore(t, Config{}, fs)
 		h.q.Start()
+		// Submitted to a paused lane, it is queued (an idle lane would
+		// journal it running with its submit, see startnow_test.go).
+		if err := h.q.Pause(context.Background(), "sim"); err != nil {
+			t.Fatal(err)
+		}
 		op := h.submit(Request{Name: "buy", SideEffect: true}).Operation
+		if err := h.q.Resume(context.Background(), "sim"); err != nil {
+			t.Fatal(err)
+		}
 		h.waitLaneState("sim", LaneBlocked)
 		if got, _ := h.q.Get(context.Background(), op.ID); got.Status != StatusQueued {
 			t.Errorf("status %s, want queued: the journal says queued and nothing ran", got.Status)
@@ -809,7 +817,13 @@ func TestQueriesSkipTheRunningRecord(t *testing.T) {
 	if stored, _ := fs.Get(context.Background(), query.ID); stored.Status != StatusSuccess || stored.StartedAt.IsZero() {
 		t.Errorf("journal: %s, started %v; want success with its start time", stored.Status, stored.StartedAt)
 	}
+	if err := h.q.Pause(context.Background(), "sim"); err != nil { // queued, not started at once
+		t.Fatal(err)
+	}
 	h.submit(Request{Name: "buy", SideEffect: true})
+	if err := h.q.Resume(context.Background(), "sim"); err != nil {
+		t.Fatal(err)
+	}
 	h.waitLaneState("sim", LaneBlocked)
 	if calls := h.script["sim"].callOrder(); slices.Contains(calls, "buy") {
 		t.Errorf("an order ran without its running record: %v", calls)

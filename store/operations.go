@@ -71,8 +71,10 @@ func appendArgs(op queue.Operation) ([]any, error) {
 		return nil, errors.New("no name")
 	case op.Terminal == "":
 		return nil, errors.New("no terminal")
-	case op.Status != queue.StatusQueued:
-		return nil, fmt.Errorf("status is %q, a new operation must be queued", op.Status)
+	case op.Status == queue.StatusRunning && op.StartedAt.IsZero():
+		return nil, errors.New("status is running but there is no start time")
+	case op.Status != queue.StatusQueued && op.Status != queue.StatusRunning:
+		return nil, fmt.Errorf("status is %q, a new operation must be queued or running", op.Status)
 	case op.SubmittedAt.IsZero():
 		return nil, errors.New("no submission time")
 	case op.Seq > math.MaxInt64:
