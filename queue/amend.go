@@ -25,7 +25,7 @@ func (q *Queue) Amend(ctx context.Context, id string, result json.RawMessage, me
 	defer q.mu.Unlock()
 	if e, ok := q.ops[id]; ok {
 		e.op.Result, e.op.Message = result, message
-		q.obs.OperationChanged(e.op)
+		q.noteOperation(e.op)
 	}
 	return nil
 }

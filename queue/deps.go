@@ -84,9 +84,11 @@ type Handover interface {
 	FinishAndStart(ctx context.Context, final Operation, next string, at time.Time) error
 }
 
-// Observer is told of every change. It is called with the queue's lock held
-// and in order, so it must be quick, must not block and must not call back
-// into the queue (metrics counters, a non-blocking event fan-out).
+// Observer is told of every change, in the order the changes happened, by
+// one goroutine at a time and outside the queue's lock (notify.go). A slow
+// observer delays the events after its own and the release of the waiters
+// of an operation's final state (released once the observers have seen it),
+// never a lane or a submit; it may call the queue's methods.
 type Observer interface {
 	// OperationChanged is called when an operation is queued, starts,
 	// or finishes.

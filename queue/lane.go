@@ -32,11 +32,15 @@ type lane struct {
 	// terminal: while one waits, the worker does not hand over from one
 	// operation to the next without letting go of the terminal.
 	exclusiveWaiting int
-	stuckOn          string // why the lane is stuck, "" when it is not
-	blocked          string // why the journal failure paused the lane, "" when it did not
-	counts           Counts // Success, Failed, Cancelled since start
-	state            LaneState
-	wake             chan struct{} // buffered(1): "look at the heap again"
+	// stuck is the run whose driver outlived its deadline and has not
+	// returned: nothing else may use the terminal. Nil when none.
+	stuck *stuckRun
+	// blockedBy says why a failed journal write paused the lane; "" when
+	// none did. Resume clears it.
+	blockedBy string
+	counts    Counts // Success, Failed, Cancelled since start
+	state     LaneState
+	wake      chan struct{} // buffered(1): "look at the heap again"
 	// terminal is held (buffered(1)) by whoever uses the terminal: the
 	// worker while an executor runs, or an Exclusive action.
 	terminal chan struct{}
@@ -65,9 +69,9 @@ func (l *lane) signal() {
 // currentState derives the lane's state. Called with Queue.mu held.
 func (l *lane) currentState() LaneState {
 	switch {
-	case l.stuckOn != "":
+	case l.stuck != nil:
 		return LaneStuck
-	case l.blocked != "":
+	case l.blockedBy != "":
 		return LaneBlocked
 	case l.current != nil:
 		return LaneRunning
@@ -85,7 +89,7 @@ func (l *lane) currentState() LaneState {
 func (q *Queue) noteState(l *lane) {
 	if s := l.currentState(); s != l.state {
 		l.state = s
-		q.obs.LaneChanged(l.name, s)
+		q.post(event{lane: l.name, state: s})
 	}
 }
 
@@ -220,7 +224,7 @@ func (q *Queue) run(l *lane, e *entry, journaled bool) (next *entry, nextJournal
 	q.mu.Lock()
 	e.op.StartedAt = started
 	op := e.op
-	q.obs.OperationChanged(op)
+	q.noteOperation(op)
 	q.mu.Unlock()
 
 	timeout := op.Timeout
@@ -330,9 +334,21 @@ func (q *Queue) unclaim(l *lane, e *entry, err error) {
 // q.mu held.
 func (q *Queue) block(l *lane, why string) {
 	l.paused = true
-	l.blocked = why
+	l.blockedBy = why
 	q.noteState(l)
 	q.log.Error("lane blocked", "terminal", l.name, "reason", why)
+}
+
+// stuckRun is an operation failed for its deadline whose driver has not
+// returned.
+type stuckRun struct {
+	id, name string
+	deadline time.Time // when it passed its deadline
+}
+
+func (r *stuckRun) String() string {
+	return fmt.Sprintf("operation %s (%s) passed its deadline at %s and its driver has not returned",
+		r.id, r.name, r.deadline.UTC().Format(time.RFC3339))
 }
 
 // stuckGrace is how long after its deadline a driver may return before the
@@ -350,8 +366,7 @@ func (q *Queue) waitStuck(l *lane, e *entry, results <-chan outcome) {
 	graceOver := make(chan struct{})
 	grace := q.clock.AfterFunc(stuckGrace, func() { close(graceOver) })
 	q.mu.Lock()
-	l.stuckOn = fmt.Sprintf("operation %s (%s) passed its deadline at %s and its driver has not returned",
-		e.op.ID, e.op.Name, q.clock.Now().UTC().Format(time.RFC3339))
+	l.stuck = &stuckRun{id: e.op.ID, name: e.op.Name, deadline: q.clock.Now()}
 	q.noteState(l)
 	q.mu.Unlock()
 
@@ -366,7 +381,7 @@ func (q *Queue) waitStuck(l *lane, e *entry, results <-chan outcome) {
 	}
 
 	q.mu.Lock()
-	l.stuckOn = ""
+	l.stuck = nil
 	q.mu.Unlock()
 	if late.err == nil {
 		q.log.Error("driver finished after the operation was failed for its deadline: check the account",
@@ -482,8 +497,8 @@ func (q *Queue) Exclusive(ctx context.Context, terminal string, fn func(ctx cont
 	case <-ctx.Done():
 		q.mu.Lock()
 		why := "an operation is running"
-		if l.stuckOn != "" {
-			why = l.stuckOn
+		if l.stuck != nil {
+			why = l.stuck.String()
 		} else if l.current != nil {
 			why = fmt.Sprintf("operation %s (%s) is running", l.current.op.ID, l.current.op.Name)
 		}
@@ -499,16 +514,32 @@ func (q *Queue) Exclusive(ctx context.Context, terminal string, fn func(ctx cont
 // journaled, so it holds across restarts; when the journal fails the lane
 // is paused all the same and the error says it will not outlive a restart.
 func (q *Queue) Pause(ctx context.Context, terminal string) error {
-	return q.setPaused(ctx, terminal, true)
+	return q.setPaused(ctx, terminal, pausing)
 }
 
 // Resume releases a paused lane (or every lane when terminal is ""),
 // including one the journal's failure blocked.
 func (q *Queue) Resume(ctx context.Context, terminal string) error {
-	return q.setPaused(ctx, terminal, false)
+	return q.setPaused(ctx, terminal, resuming)
 }
 
-func (q *Queue) setPaused(ctx context.Context, terminal string, paused bool) error {
+// pauseChange is what setPaused does to a lane.
+type pauseChange bool
+
+const (
+	pausing  pauseChange = true
+	resuming pauseChange = false
+)
+
+func (c pauseChange) String() string {
+	if c == pausing {
+		return "paused"
+	}
+	return "resumed"
+}
+
+func (q *Queue) setPaused(ctx context.Context, terminal string, change pauseChange) error {
+	paused := change == pausing
 	names := q.laneOrder
 	if terminal != "" {
 		if _, ok := q.lanes[terminal]; !ok {
@@ -521,7 +552,7 @@ func (q *Queue) setPaused(ctx context.Context, terminal string, paused bool) err
 		l := q.lanes[name]
 		l.paused = paused
 		if !paused {
-			l.blocked = "" // the operator says the journal is fixed: try again
+			l.blockedBy = "" // the operator says the journal is fixed: try again
 		}
 		q.noteState(l)
 		l.signal()
@@ -535,7 +566,7 @@ func (q *Queue) setPaused(ctx context.Context, terminal string, paused bool) err
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("the lane is %s now, but the journal could not record it, so a restart will not remember it: %w: %w",
-			map[bool]string{true: "paused", false: "resumed"}[paused], ErrJournal, err)
+			change, ErrJournal, err)
 	}
 	return nil
 }
@@ -547,10 +578,13 @@ func (q *Queue) Stats() Stats {
 	var s Stats
 	for _, name := range q.laneOrder {
 		l := q.lanes[name]
-		ls := LaneStats{Counts: l.counts, Terminal: name, Paused: l.paused, State: l.currentState(), StuckOn: l.stuckOn, Blocked: l.blocked}
+		ls := LaneStats{Counts: l.counts, Terminal: name, Paused: l.paused, State: l.currentState(), Blocked: l.blockedBy}
+		if l.stuck != nil {
+			ls.StuckOn = l.stuck.String()
+		}
 		ls.Queued = l.heap.Len() + len(l.waiting) + l.reserved
 		ls.Scheduled = len(l.waiting)
-		if l.current != nil && l.stuckOn == "" {
+		if l.current != nil && l.stuck == nil {
 			ls.Running = 1
 			ls.Current = l.current.op.ID
 		}

@@ -41,6 +41,7 @@ func (q *Queue) revoke(e *entry, why error) (Submitted, error) {
 	close(e.acked)
 	q.mu.Unlock()
 	q.commitSettle(q.runCtx, e, final)
+	<-e.done // the observers know it before the caller does
 	return Submitted{Operation: final, Position: -1}, why
 }
 
@@ -73,7 +74,7 @@ func (q *Queue) release(e *entry) {
 	delete(e.lane.waiting, e)
 	e.start = nil
 	e.lane.heap.push(e, e.lane.heap.mark())
-	q.obs.OperationChanged(e.op)
+	q.noteOperation(e.op)
 	e.lane.signal()
 }
 

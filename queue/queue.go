@@ -98,9 +98,13 @@ type Queue struct {
 	finished   []*entry          // in finish order, for eviction, from finishedAt
 	finishedAt int
 	seq        uint64
-	closed     bool
-	started    bool
-	sweep      Timer
+	// events wait for the observers; dispatching: a goroutine delivers
+	// them (notify.go).
+	events      []event
+	dispatching bool
+	closed      bool
+	started     bool
+	sweep       Timer
 }
 
 // entry is the queue's mutable record of one operation.
@@ -330,7 +334,7 @@ func (q *Queue) Submit(ctx context.Context, req Request) (Submitted, error) {
 		// takes it. Only the journal skips the queued record.
 		op.Status, op.StartedAt = StatusQueued, time.Time{}
 		q.ops[e.op.ID] = e
-		q.obs.OperationChanged(op)
+		q.noteOperation(op)
 		l.signal()
 	} else {
 		pos = q.enqueue(e)
@@ -365,7 +369,7 @@ func (q *Queue) enqueue(e *entry) int {
 	if !e.op.ExpireAt.IsZero() {
 		e.expiry = q.clock.AfterFunc(e.op.ExpireAt.Sub(q.clock.Now()), func() { q.expire(e) })
 	}
-	q.obs.OperationChanged(e.op)
+	q.noteOperation(e.op)
 	l.signal()
 	return pos
 }
@@ -545,6 +549,7 @@ func (q *Queue) Cancel(ctx context.Context, id string) (Operation, error) {
 		return op, fmt.Errorf("journal the cancel (the operation is still queued): %w", err)
 	}
 	q.endSettle(e, final)
+	<-e.done // the observers (the risk tallies) know it before the caller does
 	return final, nil
 }
 
@@ -609,16 +614,15 @@ func (q *Queue) commitSettle(ctx context.Context, e *entry, final Operation) {
 	q.endSettle(e, final)
 }
 
-// endSettle makes the final state visible and releases the waiters.
+// endSettle makes the final state visible and has the waiters released.
 func (q *Queue) endSettle(e *entry, final Operation) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e.op = final
 	e.settling = false
 	e.lane.count(final.Status)
-	close(e.done)
 	q.finished = append(q.finished, e)
-	q.obs.OperationChanged(final)
+	q.noteFinal(final, e.done) // the waiters go once the observers know
 	q.evict()
 }
 

@@ -86,7 +86,7 @@ func (q *Queue) Recover(ctx context.Context) (Recovery, error) {
 		if known {
 			q.mu.Lock()
 			l.count(final.Status)
-			q.obs.OperationChanged(final)
+			q.noteOperation(final)
 			q.mu.Unlock()
 		}
 	}

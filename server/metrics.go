@@ -85,8 +85,8 @@ func NewMetrics() *Metrics {
 // Registry is the metrics' registry, for other collectors cmd may add.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// OperationChanged implements queue.Observer. It is called under the
-// queue's lock: it only updates counters.
+// OperationChanged implements queue.Observer. It only updates counters:
+// the other observers' events wait behind it.
 func (m *Metrics) OperationChanged(op queue.Operation) {
 	switch {
 	case op.Status == queue.StatusRunning:

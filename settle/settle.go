@@ -128,8 +128,9 @@ func Unsettled(op queue.Operation) bool {
 }
 
 // OperationChanged implements queue.Observer: an unsettled order is handed
-// to Run. It never blocks (it runs under the queue's lock): when Run is
-// behind, the order is left for the next start, whose scan finds it.
+// to Run. It never blocks (every other observer's event waits behind it):
+// when Run is behind, the order is left for the next start, whose scan
+// finds it.
 func (s *Settler) OperationChanged(op queue.Operation) {
 	if !Unsettled(op) || s.exchanges[op.Terminal] == nil {
 		return
