@@ -1,10 +1,12 @@
-package queue
+package queue_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"testing"
+
+	. "github.com/brokerd/brokerd/queue"
 )
 
 // Amend changes a finished operation's result and message in memory and in

@@ -1,9 +1,11 @@
-package queue
+package queue_test
 
 import (
 	"context"
 	"fmt"
 	"testing"
+
+	. "github.com/brokerd/brokerd/queue"
 )
 
 // BenchmarkSubmitBacklog measures one submit into a paused lane that

@@ -1,4 +1,4 @@
-package queue
+package queue_test
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 func noop(context.Context, Operation) (Result, error) { return Result{Message: "ok"}, nil }
@@ -43,7 +46,7 @@ func BenchmarkSubmit(b *testing.B) {
 // BenchmarkSubmitExecute measures submit + execution by a no-op executor +
 // wait, one at a time: the queue's own round trip.
 func BenchmarkSubmitExecute(b *testing.B) {
-	q, _ := New(Config{}, []Lane{{Terminal: "sim", Execute: noop}}, Deps{Clock: RealClock{}, Store: NewMemStore()})
+	q, _ := New(Config{}, []Lane{{Terminal: "sim", Execute: noop}}, Deps{Clock: RealClock{}, Store: queuetest.NewMemStore()})
 	q.Start()
 	defer q.Shutdown(context.Background())
 	ctx := context.Background()
@@ -83,7 +86,7 @@ func BenchmarkWaitFanOut10k(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		q, _ := New(Config{MaxSize: waiters}, []Lane{{Terminal: "sim", Execute: noop}}, Deps{Clock: RealClock{}, Store: NewMemStore()})
+		q, _ := New(Config{MaxSize: waiters}, []Lane{{Terminal: "sim", Execute: noop}}, Deps{Clock: RealClock{}, Store: queuetest.NewMemStore()})
 		q.Pause(context.Background(), "")
 		q.Start()
 		var wg sync.WaitGroup
@@ -141,21 +144,4 @@ func (discardStore) SetPaused(context.Context, string, bool) error        { retu
 func (discardStore) PausedLanes(context.Context) ([]string, error)        { return nil, nil }
 func (discardStore) FindByKey(context.Context, string, string, time.Time) (Operation, error) {
 	return Operation{}, ErrNotFound
-}
-
-func BenchmarkHeap(b *testing.B) {
-	var h opHeap
-	entries := make([]*entry, 1000)
-	for i := range entries {
-		entries[i] = &entry{op: Operation{Priority: i % 11, Seq: uint64(i)}, index: -1}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, e := range entries {
-			h.push(e, h.mark())
-		}
-		for h.Len() > 0 {
-			h.pop()
-		}
-	}
 }

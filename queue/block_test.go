@@ -1,4 +1,4 @@
-package queue
+package queue_test
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // TestBlockHoldsEveryLane: a journal found damaged blocks every lane at
@@ -54,14 +57,14 @@ func TestShutdownSaysWhatTheJournalHolds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := &failingStore{Store: NewMemStore(), failFinish: tt.failFinish}
+			fs := &failingStore{Store: queuetest.NewMemStore(), failFinish: tt.failFinish}
 			s := newScript()
 			q, err := New(Config{}, []Lane{{Terminal: "sim", Execute: s.execute}}, Deps{Clock: newFakeClock(), Store: fs})
 			if err != nil {
 				t.Fatal(err)
 			}
 			q.Start()
-			defer q.workers.Wait()
+			defer q.WaitWorkers()
 			defer close(s.gate("buy")) // the stalled driver returns at the end
 			sub, err := q.Submit(context.Background(), Request{Name: "buy", Params: params(scriptParams{Block: true}), SideEffect: true})
 			if err != nil {
@@ -93,7 +96,7 @@ func TestStuckIsLoggedOnlyWhenTheDriverStaysOut(t *testing.T) {
 			s := newScript()
 			obs := &recorder{changed: make(chan struct{}, 1)}
 			q, err := New(Config{DefaultTimeout: 10 * time.Second}, []Lane{{Terminal: "sim", Execute: s.execute}},
-				Deps{Clock: clock, Store: NewMemStore(), Observer: obs, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+				Deps{Clock: clock, Store: queuetest.NewMemStore(), Observer: obs, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +113,7 @@ func TestStuckIsLoggedOnlyWhenTheDriverStaysOut(t *testing.T) {
 			h.wait(sub.Operation.ID)
 			h.waitLaneState("sim", LaneStuck)
 			if staysOut {
-				clock.Advance(stuckGrace)
+				clock.Advance(StuckGrace)
 				deadline := time.Now().Add(10 * time.Second)
 				for !strings.Contains(logs.String(), "lane is stuck") {
 					if time.Now().After(deadline) {

@@ -1,4 +1,4 @@
-package queue
+package queue_test
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // handoverStore is a Store with Handover and WriteHolder, over another
@@ -140,7 +143,7 @@ func waitFinal(t *testing.T, q *Queue, id string) Operation {
 // its operation journaled running, and every outcome is journaled with its
 // execution's hold.
 func TestABacklogHandsOverInOneWriteEach(t *testing.T) {
-	store := &handoverStore{Store: NewMemStore()}
+	store := &handoverStore{Store: queuetest.NewMemStore()}
 	q, _, _ := newHandoverQueue(t, store)
 	ctx := context.Background()
 	if err := q.Pause(ctx, "sim"); err != nil {
@@ -178,7 +181,7 @@ func TestABacklogHandsOverInOneWriteEach(t *testing.T) {
 // is journaled alone, the next one goes back to the queue and starts with
 // its own running record, and the lane is not blocked.
 func TestAFailedHandoverSettlesAloneAndTheNextRunsLater(t *testing.T) {
-	store := &handoverStore{Store: NewMemStore(), failHandover: true}
+	store := &handoverStore{Store: queuetest.NewMemStore(), failHandover: true}
 	q, _, _ := newHandoverQueue(t, store)
 	ctx := context.Background()
 	if err := q.Pause(ctx, "sim"); err != nil {
@@ -210,7 +213,7 @@ func TestAFailedHandoverSettlesAloneAndTheNextRunsLater(t *testing.T) {
 // terminal gets it between two operations of a backlog; the lane does not
 // hand over past it.
 func TestAnExclusiveActionIsNotKeptOutByABacklog(t *testing.T) {
-	store := &handoverStore{Store: NewMemStore()}
+	store := &handoverStore{Store: queuetest.NewMemStore()}
 	q, s, _ := newHandoverQueue(t, store)
 	ctx := context.Background()
 	q.Start()
@@ -223,10 +226,7 @@ func TestAnExclusiveActionIsNotKeptOutByABacklog(t *testing.T) {
 		done <- q.Exclusive(ctx, "sim", func(context.Context) error { return nil })
 	}()
 	for { // the action is waiting for the terminal
-		q.mu.Lock()
-		waiting := q.lanes["sim"].exclusiveWaiting
-		q.mu.Unlock()
-		if waiting > 0 {
+		if q.ExclusiveWaiting("sim") > 0 {
 			break
 		}
 		time.Sleep(time.Millisecond)

@@ -50,3 +50,20 @@ func TestHeapPushPosition(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkHeap(b *testing.B) {
+	var h opHeap
+	entries := make([]*entry, 1000)
+	for i := range entries {
+		entries[i] = &entry{op: Operation{Priority: i % 11, Seq: uint64(i)}, index: -1}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, e := range entries {
+			h.push(e, h.mark())
+		}
+		for h.Len() > 0 {
+			h.pop()
+		}
+	}
+}

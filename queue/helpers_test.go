@@ -1,4 +1,4 @@
-package queue
+package queue_test
 
 import (
 	"context"
@@ -8,6 +8,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	// The dot import keeps these tests reading as the queue's own: they are
+	// package queue_test only because queuetest imports queue.
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // fakeClock is a Clock that moves only when a test says so. Its timers fire
@@ -131,11 +136,18 @@ func (s *script) execute(ctx context.Context, op Operation) (Result, error) {
 	case p.Panic != "":
 		panic(p.Panic)
 	case p.Fail != "":
-		return Result{}, &codedError{code: p.FailCode, msg: p.Fail}
+		return Result{}, &driverError{code: p.FailCode, msg: p.Fail}
 	}
 	data, _ := json.Marshal(map[string]string{"name": op.Name, "text": p.ResultText})
 	return Result{Data: data, Message: "done " + op.Name}, nil
 }
+
+// driverError is a driver's error with a code: the queue reads the code of
+// any error through its ErrorCode method, whatever its type.
+type driverError struct{ code, msg string }
+
+func (e *driverError) Error() string     { return e.msg }
+func (e *driverError) ErrorCode() string { return e.code }
 
 func (s *script) callOrder() []string {
 	s.mu.Lock()
@@ -191,7 +203,7 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg Config, terminals ...string) *harness {
 	t.Helper()
-	return newHarnessWithStore(t, cfg, NewMemStore(), terminals...)
+	return newHarnessWithStore(t, cfg, queuetest.NewMemStore(), terminals...)
 }
 
 func newHarnessWithStore(t *testing.T, cfg Config, store Store, terminals ...string) *harness {

@@ -1,10 +1,13 @@
-package queue
+package queue_test
 
 import (
 	"context"
 	"errors"
 	"testing"
 	"time"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 func TestNotBeforeHoldsAnOperationWithoutBlockingTheOthers(t *testing.T) {
@@ -72,7 +75,7 @@ func TestHeldOperationCancelsAndExpires(t *testing.T) {
 }
 
 func TestNotBeforeSurvivesRecovery(t *testing.T) {
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	h := newHarnessWithStore(t, Config{ResumeMaxAge: time.Minute}, store)
 	op := h.submit(Request{Name: "repo", NotBefore: h.clock.Now().Add(2 * time.Hour)}).Operation
 
@@ -110,7 +113,7 @@ func (r *refuseAll) Admit(op Operation) (func(), error) {
 }
 
 func TestAdmissionRefusesBeforeTheJournalButNotAReplay(t *testing.T) {
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	adm := &refuseAll{}
 	q, err := New(Config{}, []Lane{{Terminal: "sim", Execute: newScript().execute}}, Deps{Clock: newFakeClock(), Store: store, Admission: adm})
 	if err != nil {
@@ -174,7 +177,7 @@ func (haltCode) Error() string     { return "halted meanwhile" }
 func (haltCode) ErrorCode() string { return "risk_limit" }
 
 func TestAdmissionRevokedDuringTheJournalWriteNeverQueues(t *testing.T) {
-	mem := NewMemStore()
+	mem := queuetest.NewMemStore()
 	store := &slowAppend{Store: mem, writing: make(chan struct{}), release: make(chan struct{})}
 	adm := &refuseAll{}
 	sc := newScript()

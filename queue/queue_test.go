@@ -1,4 +1,4 @@
-package queue
+package queue_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 func TestRunOrder(t *testing.T) {
@@ -217,7 +220,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestCancelNotJournaledStaysQueued(t *testing.T) {
-	fs := &failingStore{Store: NewMemStore()}
+	fs := &failingStore{Store: queuetest.NewMemStore()}
 	h := newHarnessWithStore(t, Config{}, fs)
 	h.q.Start()
 	h.q.Pause(context.Background(), "")
@@ -356,10 +359,7 @@ func TestIdempotency(t *testing.T) {
 
 	// Evicted from memory, the key is still answered from the journal.
 	h.clock.Advance(2 * time.Minute)
-	h.q.mu.Lock()
-	_, inMemory := h.q.ops[first.Operation.ID]
-	h.q.mu.Unlock()
-	if inMemory {
+	if held, _ := h.q.Held(); held[first.Operation.ID] {
 		t.Fatal("finished op not evicted after result_ttl")
 	}
 	late := h.submit(Request{Name: "buy", Terminal: "a", Params: p, IdempotencyKey: "k1"})
@@ -418,9 +418,8 @@ func TestEvictionKeepsAnswersInJournal(t *testing.T) {
 		ids = append(ids, h.wait(h.submit(Request{Name: fmt.Sprint(i)}).Operation.ID).ID)
 	}
 	h.clock.Advance(11 * time.Minute) // the sweep runs
-	h.q.mu.Lock()
-	inMemory, finished := len(h.q.ops), len(h.q.finished)-h.q.finishedAt
-	h.q.mu.Unlock()
+	held, finished := h.q.Held()
+	inMemory := len(held)
 	if inMemory != 0 || finished != 0 {
 		t.Errorf("after result_ttl: %d ops, %d finished in memory; want 0", inMemory, finished)
 	}
@@ -445,11 +444,8 @@ func TestMaxFinishedBoundsMemory(t *testing.T) {
 	for i := range 12 {
 		ids = append(ids, h.wait(h.submit(Request{Name: fmt.Sprint(i)}).Operation.ID).ID)
 	}
-	h.q.mu.Lock()
-	inMemory := len(h.q.ops)
-	_, oldest := h.q.ops[ids[0]]
-	_, newest := h.q.ops[ids[11]]
-	h.q.mu.Unlock()
+	held, _ := h.q.Held()
+	inMemory, oldest, newest := len(held), held[ids[0]], held[ids[11]]
 	if inMemory != 5 || oldest || !newest {
 		t.Errorf("in memory: %d ops (oldest %v, newest %v); want the newest 5", inMemory, oldest, newest)
 	}
@@ -460,7 +456,7 @@ func TestMaxFinishedBoundsMemory(t *testing.T) {
 
 func TestJournalFailures(t *testing.T) {
 	t.Run("append fails: nothing queued", func(t *testing.T) {
-		fs := &failingStore{Store: NewMemStore(), failAppend: true}
+		fs := &failingStore{Store: queuetest.NewMemStore(), failAppend: true}
 		h := newHarnessWithStore(t, Config{}, fs)
 		h.q.Start()
 		if _, err := h.q.Submit(context.Background(), Request{Name: "buy", IdempotencyKey: "k"}); !errors.Is(err, errDisk) || !errors.Is(err, ErrJournal) {
@@ -477,7 +473,7 @@ func TestJournalFailures(t *testing.T) {
 		h.wait(s.Operation.ID)
 	})
 	t.Run("running not journaled: not executed, still queued, lane blocked", func(t *testing.T) {
-		fs := &failingStore{Store: NewMemStore(), failRunning: true}
+		fs := &failingStore{Store: queuetest.NewMemStore(), failRunning: true}
 		h := newHarnessWithStore(t, Config{}, fs)
 		h.q.Start()
 		// Submitted to a paused lane, it is queued (an idle lane would
@@ -510,7 +506,7 @@ func TestJournalFailures(t *testing.T) {
 		}
 	})
 	t.Run("outcome not journaled: kept in memory, lane blocked", func(t *testing.T) {
-		fs := &failingStore{Store: NewMemStore()}
+		fs := &failingStore{Store: queuetest.NewMemStore()}
 		h := newHarnessWithStore(t, Config{ResultTTL: time.Minute}, fs)
 		h.q.Start()
 		h.q.Pause(context.Background(), "")
@@ -565,7 +561,7 @@ func TestStatsAndPause(t *testing.T) {
 }
 
 func TestRecover(t *testing.T) {
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	clock := newFakeClock()
 	now := clock.Now()
 	ctx := context.Background()
@@ -621,7 +617,7 @@ func TestRecover(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	s := newScript()
 	q, _ := New(Config{}, []Lane{{Terminal: "sim", Execute: s.execute}}, Deps{Clock: newFakeClock(), Store: store})
 	q.Start()
@@ -654,7 +650,7 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestShutdownDeadlineCancelsRunning(t *testing.T) {
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	s := newScript()
 	q, _ := New(Config{}, []Lane{{Terminal: "sim", Execute: s.execute}}, Deps{Clock: newFakeClock(), Store: store})
 	q.Start()
@@ -665,7 +661,7 @@ func TestShutdownDeadlineCancelsRunning(t *testing.T) {
 	if err := q.Shutdown(ctx); err == nil {
 		t.Fatal("shutdown with an expired context must say the running op did not finish")
 	}
-	q.workers.Wait()
+	q.WaitWorkers()
 	got, _ := store.Get(context.Background(), op.Operation.ID)
 	if got.Status != StatusFailed || got.ErrorCode != CodeOutcomeUnknown {
 		t.Errorf("an order cut short by shutdown: %s/%s, want failed/outcome_unknown", got.Status, got.ErrorCode)
@@ -674,7 +670,7 @@ func TestShutdownDeadlineCancelsRunning(t *testing.T) {
 
 func TestNewRejectsBadLanes(t *testing.T) {
 	exec := func(context.Context, Operation) (Result, error) { return Result{}, nil }
-	deps := Deps{Clock: RealClock{}, Store: NewMemStore()}
+	deps := Deps{Clock: RealClock{}, Store: queuetest.NewMemStore()}
 	for name, lanes := range map[string][]Lane{
 		"none":      nil,
 		"no name":   {{Execute: exec}},
@@ -756,7 +752,7 @@ func TestWaitOnAFinishedOperationIgnoresAnEndedContext(t *testing.T) {
 }
 
 func TestRecoverWithNegativeResumeMaxAgeResumesNothing(t *testing.T) {
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	clock := newFakeClock()
 	store.Append(context.Background(), Operation{ID: "q", Name: "buy", Terminal: "sim", Status: StatusQueued, SubmittedAt: clock.Now(), Seq: 1})
 	q, _ := New(Config{ResumeMaxAge: -1}, []Lane{{Terminal: "sim", Execute: newScript().execute}}, Deps{Clock: clock, Store: store})
@@ -767,7 +763,7 @@ func TestRecoverWithNegativeResumeMaxAgeResumesNothing(t *testing.T) {
 }
 
 func TestPauseOutlivesARestart(t *testing.T) {
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	ctx := context.Background()
 	s1 := newScript()
 	q1, _ := New(Config{}, []Lane{{Terminal: "a", Execute: s1.execute}, {Terminal: "b", Execute: s1.execute}}, Deps{Clock: newFakeClock(), Store: store})
@@ -807,7 +803,7 @@ func TestPauseOutlivesARestart(t *testing.T) {
 // journaled as running (found queued after a crash, it just runs again);
 // one with side effects always is, before its executor is called.
 func TestQueriesSkipTheRunningRecord(t *testing.T) {
-	fs := &failingStore{Store: NewMemStore(), failRunning: true}
+	fs := &failingStore{Store: queuetest.NewMemStore(), failRunning: true}
 	h := newHarnessWithStore(t, Config{}, fs)
 	h.q.Start()
 	query := h.wait(h.submit(Request{Name: "funds_query"}).Operation.ID)

@@ -1,7 +1,10 @@
-package queue
+package queue_test
 
 import (
 	"testing"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // TestNotConnectedFreesTheKey: an operation that failed not_connected sent
@@ -10,7 +13,7 @@ import (
 func TestNotConnectedFreesTheKey(t *testing.T) {
 	for _, journal := range []string{"in memory", "from the journal"} {
 		t.Run(journal, func(t *testing.T) {
-			store := NewMemStore()
+			store := queuetest.NewMemStore()
 			h := newHarnessWithStore(t, Config{}, store)
 			h.q.Start()
 			offline := params(map[string]string{"fail": "terminal offline", "fail_code": CodeNotConnected})

@@ -1,10 +1,13 @@
-package queue
+package queue_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"testing"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // TestAnOrderOnAnIdleLaneIsJournaledRunningWithItsSubmit: one durable write
@@ -13,7 +16,7 @@ import (
 // then running, then the outcome. On a busy lane the next order is queued
 // as before.
 func TestAnOrderOnAnIdleLaneIsJournaledRunningWithItsSubmit(t *testing.T) {
-	store := &handoverStore{Store: NewMemStore()}
+	store := &handoverStore{Store: queuetest.NewMemStore()}
 	q, s, obs := newHandoverQueue(t, store)
 	q.Start()
 	ctx := context.Background()
@@ -88,7 +91,7 @@ func TestWhatDoesNotStartAtOnce(t *testing.T) {
 // order that would have started at once: the submit fails, nothing runs,
 // and the lane takes the next one.
 func TestAFailedSubmitFreesTheIdleLane(t *testing.T) {
-	fs := &failingStore{Store: NewMemStore(), failAppend: true}
+	fs := &failingStore{Store: queuetest.NewMemStore(), failAppend: true}
 	h := newHarnessWithStore(t, Config{}, fs)
 	h.q.Start()
 	if _, err := h.q.Submit(context.Background(), Request{Name: "lost", SideEffect: true}); !errors.Is(err, ErrJournal) {

@@ -1,4 +1,4 @@
-package queue
+package queue_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	. "github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // finalCounter is an Observer that counts final states per operation.
@@ -38,7 +41,7 @@ func TestStress(t *testing.T) {
 		clients   = 24
 		perClient = 40
 	)
-	store := NewMemStore()
+	store := queuetest.NewMemStore()
 	counter := &finalCounter{finals: map[string]int{}}
 	var overlaps atomic.Int32
 	var laneList []Lane

@@ -18,6 +18,7 @@ import (
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/plugins"
 	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // fakeTerminal is a StockBroker whose state and capabilities a test sets.
@@ -205,7 +206,7 @@ type harness struct {
 	t       testing.TB
 	srv     *Server
 	q       *queue.Queue
-	store   *queue.MemStore
+	store   *queuetest.MemStore
 	exec    *fakeExec
 	main    *fakeTerminal
 	backup  *fakeTerminal
@@ -250,7 +251,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	h := &harness{
 		t:       t,
-		store:   queue.NewMemStore(),
+		store:   queuetest.NewMemStore(),
 		exec:    newFakeExec(),
 		main:    newFakeTerminal("main"),
 		backup:  newFakeTerminal("backup"),

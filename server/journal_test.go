@@ -12,12 +12,13 @@ import (
 
 	"github.com/brokerd/brokerd/automation"
 	"github.com/brokerd/brokerd/queue"
+	"github.com/brokerd/brokerd/queue/queuetest"
 )
 
 // brokenStore is a MemStore whose writes fail while broken is set, as a
 // full disk or a read-only file system fails SQLite's.
 type brokenStore struct {
-	*queue.MemStore
+	*queuetest.MemStore
 	broken atomic.Bool
 }
 
@@ -48,7 +49,7 @@ func (s *brokenStore) SetPaused(ctx context.Context, terminal string, paused boo
 // of the machine, not a bug: submit, pause and resume answer 503
 // journal_unavailable with Retry-After, and the cause stays in the log.
 func TestJournalUnavailableIsA503(t *testing.T) {
-	store := &brokenStore{MemStore: queue.NewMemStore()}
+	store := &brokenStore{MemStore: queuetest.NewMemStore()}
 	h := newHarness(t, withStore(store))
 	store.broken.Store(true)
 

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -49,7 +48,7 @@ func TestClientOrderIDLifetime(t *testing.T) {
 				ledger = backend.ledger(t)
 			}
 			open := func() *Terminal {
-				s, err := New(context.Background(), "sim", opts, Deps{Now: clk.Now, Ledger: ledger})
+				s, err := newChecked(t, opts, Deps{Now: clk.Now, Ledger: ledger})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -117,7 +117,7 @@ func TestContextEndsBeforeTheAction(t *testing.T) {
 			t.Run(where.name+"/"+ending.name, func(t *testing.T) {
 				ledger := &endingLedger{memLedger: newMemLedger()}
 				fa := newFakeAfter()
-				s, err := New(context.Background(), "sim", paper(map[string]float64{"600000": 10}),
+				s, err := newChecked(t, paper(map[string]float64{"600000": 10}),
 					Deps{Now: newClock("2026-01-05 10:00").Now, Ledger: ledger, After: fa.After})
 				if err != nil {
 					t.Fatal(err)

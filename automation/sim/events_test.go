@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -33,7 +32,7 @@ func (l *eventLog) take() []automation.VenueEvent {
 func newSimWithEvents(t *testing.T, opts Options, clk *clock, ledger Ledger) (*Terminal, *eventLog) {
 	t.Helper()
 	log := &eventLog{}
-	s, err := New(context.Background(), "sim", opts, Deps{Now: clk.Now, Ledger: ledger, Publish: log.publish})
+	s, err := newChecked(t, opts, Deps{Now: clk.Now, Ledger: ledger, Publish: log.publish})
 	if err != nil {
 		t.Fatal(err)
 	}

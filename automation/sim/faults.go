@@ -207,11 +207,9 @@ func (t *Terminal) prepare(ctx context.Context, op string) (Fault, error) {
 	if faulty {
 		switch f.Kind {
 		case FaultHang:
-			t.blocked(op, string(f.Kind))
 			<-ctx.Done()
 			return f, notCarriedOut(ctx, "sim terminal %s hung on %s (injected fault)", t.name, op)
 		case FaultStall:
-			t.blocked(op, string(f.Kind))
 			<-t.after(time.Duration(f.Duration))
 		}
 	}
@@ -236,7 +234,6 @@ func (t *Terminal) prepare(ctx context.Context, op string) (Fault, error) {
 // the action before it is carried out, even with no latency.
 func (t *Terminal) wait(ctx context.Context, op string) error {
 	if t.latency > 0 {
-		t.blocked(op, "latency")
 		select {
 		case <-t.after(t.latency):
 		case <-ctx.Done():

@@ -29,18 +29,31 @@ func (f *fakeAfter) After(d time.Duration) <-chan time.Time {
 	return f.fire
 }
 
-// simWithAfter builds a sim whose waits the test controls, and a channel
-// telling when an action starts to wait (and why).
-func simWithAfter(t *testing.T, opts Options) (*Terminal, *fakeAfter, chan string) {
+// simWithAfter builds a sim whose waits the test controls: every wait an
+// action starts, for its latency or a stall, is told on fa.calls. (A hang
+// waits on its context alone; waitFaults sees it taken.)
+func simWithAfter(t *testing.T, opts Options) (*Terminal, *fakeAfter) {
 	t.Helper()
 	fa := newFakeAfter()
 	s, err := New(context.Background(), "sim", opts, Deps{Now: newClock("2026-01-05 10:00").Now, After: fa.After})
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocked := make(chan string, 8)
-	s.onBlock = func(op, why string) { blocked <- op + ":" + why }
-	return s, fa, blocked
+	return s, fa
+}
+
+// waitFaults waits until the faults pending on s are want: an action
+// takes its fault just before the fault acts, so that a test sees a fault
+// at work that shows nothing else.
+func waitFaults(t *testing.T, s *Terminal, want []Fault) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for got := s.Faults(); !reflect.DeepEqual(got, want); got = s.Faults() {
+		if time.Now().After(deadline) {
+			t.Fatalf("pending faults %+v, want %+v", got, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func placeAsync(s *Terminal, c context.Context, req automation.OrderRequest) chan error {
@@ -122,14 +135,11 @@ func TestDisconnectedFromTheStart(t *testing.T) {
 func TestReconnectTakesTheLatency(t *testing.T) {
 	opts := paper(nil)
 	opts.Latency = Duration(3 * time.Second)
-	s, fa, blocked := simWithAfter(t, opts)
+	s, fa := simWithAfter(t, opts)
 	s.Inject(Fault{Kind: FaultDisconnect})
 	done := make(chan error, 1)
 	go func() { done <- s.Reconnect(ctx) }()
-	if why := <-blocked; why != "reconnect:latency" {
-		t.Fatalf("blocked on %s", why)
-	}
-	if d := <-fa.calls; d != 3*time.Second {
+	if d := <-fa.calls; d != 3*time.Second { // the only wait: the latency
 		t.Errorf("waited %s", d)
 	}
 	if s.State() != automation.StateReconnecting {
@@ -144,7 +154,6 @@ func TestReconnectTakesTheLatency(t *testing.T) {
 	s.Inject(Fault{Kind: FaultDisconnect})
 	c, cancel := context.WithCancel(ctx)
 	go func() { done <- s.Reconnect(c) }()
-	<-blocked
 	<-fa.calls
 	cancel()
 	err := <-done
@@ -157,10 +166,9 @@ func TestReconnectTakesTheLatency(t *testing.T) {
 func TestLatencyIsCtxAwareAndHoldsNoLock(t *testing.T) {
 	opts := paper(map[string]float64{"600000": 10})
 	opts.Latency = Duration(50 * time.Millisecond)
-	s, fa, blocked := simWithAfter(t, opts)
+	s, fa := simWithAfter(t, opts)
 
 	done := placeAsync(s, ctx, market("600000", automation.Buy, 100))
-	<-blocked
 	if d := <-fa.calls; d != 50*time.Millisecond {
 		t.Errorf("latency %s, want 50ms", d)
 	}
@@ -185,7 +193,6 @@ func TestLatencyIsCtxAwareAndHoldsNoLock(t *testing.T) {
 	// Cancelled during the wait: interrupted, nothing placed.
 	c, cancel := context.WithTimeout(ctx, time.Hour)
 	done = placeAsync(s, c, market("600000", automation.Buy, 100))
-	<-blocked
 	<-fa.calls
 	cancel()
 	err := <-done
@@ -205,7 +212,7 @@ func TestLatencyIsCtxAwareAndHoldsNoLock(t *testing.T) {
 }
 
 func TestHang(t *testing.T) {
-	s, _, blocked := simWithAfter(t, paper(map[string]float64{"600000": 10}))
+	s, _ := simWithAfter(t, paper(map[string]float64{"600000": 10}))
 	s.Inject(Fault{Kind: FaultHang, Operation: automation.OpBuy, Count: 2})
 
 	// Not a buy: untouched.
@@ -214,8 +221,11 @@ func TestHang(t *testing.T) {
 	}
 	c, cancel := context.WithCancel(ctx)
 	done := placeAsync(s, c, limit("600000", automation.Buy, 10, 100))
-	if why := <-blocked; why != "buy:hang" {
-		t.Fatalf("blocked on %s", why)
+	waitFaults(t, s, []Fault{{Kind: FaultHang, Operation: automation.OpBuy, Count: 1}}) // the buy hangs
+	select {
+	case err := <-done:
+		t.Fatalf("a hung buy returned before its context ended: %v", err)
+	default:
 	}
 	cancel()
 	// It returned only once the context ended: its error is the cancel.
@@ -228,7 +238,9 @@ func TestHang(t *testing.T) {
 	defer cancel()
 	_, err = s.PlaceOrder(past, limit("600000", automation.Buy, 10, 100))
 	wantCode(t, err, automation.CodeTimeout)
-	<-blocked
+	if f := s.Faults(); len(f) != 0 {
+		t.Errorf("the buy past its deadline did not take the second hang: %+v pending", f)
+	}
 	if orderCount(s) != 1 {
 		t.Errorf("a hung action placed an order: %d", orderCount(s))
 	}
@@ -238,17 +250,18 @@ func TestHang(t *testing.T) {
 }
 
 func TestStallIgnoresTheContext(t *testing.T) {
-	s, fa, blocked := simWithAfter(t, paper(map[string]float64{"600000": 10}))
+	s, fa := simWithAfter(t, paper(map[string]float64{"600000": 10}))
 	s.Inject(Fault{Kind: FaultStall, Count: 2, Duration: Duration(5 * time.Second)})
 
 	c, cancel := context.WithCancel(ctx)
 	cancel() // already over: a stall does not care
 	done := placeAsync(s, c, market("600000", automation.Buy, 100))
-	if why := <-blocked; why != "market_buy:stall" {
-		t.Fatalf("blocked on %s", why)
-	}
 	if d := <-fa.calls; d != 5*time.Second {
 		t.Errorf("stalled for %s", d)
+	}
+	// The sim has no latency: the wait is the stall, taken once of two.
+	if f := s.Faults(); len(f) != 1 || f[0].Kind != FaultStall || f[0].Count != 1 {
+		t.Errorf("pending faults while stalled: %+v", f)
 	}
 	select {
 	case fa.fire <- time.Now():
@@ -264,7 +277,6 @@ func TestStallIgnoresTheContext(t *testing.T) {
 
 	// With time left, the action is carried out after the stall.
 	done = placeAsync(s, ctx, market("600000", automation.Buy, 100))
-	<-blocked
 	<-fa.calls
 	fa.fire <- time.Now()
 	if err := <-done; err != nil || orderCount(s) != 1 {

@@ -1,10 +1,11 @@
 package sim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -201,20 +202,71 @@ func paper(quotes map[string]float64) Options {
 	return o
 }
 
-// newSim builds a sim on clk. Without a ledger of the test's own it saves
-// to a fresh memLedger, so that every test also runs the save path and the
-// check that nothing changes unsaved (verifyUnchanged).
+// newSim builds a sim on clk with newChecked. Without a ledger of the
+// test's own it saves to a fresh memLedger, so that every test also runs
+// the save path and the check that nothing changes unsaved.
 func newSim(t testing.TB, opts Options, clk *clock, l Ledger) *Terminal {
 	t.Helper()
 	deps := Deps{Now: clk.Now, Ledger: l}
 	if l == nil {
 		deps.Ledger = newMemLedger()
 	}
-	s, err := New(context.Background(), "sim", opts, deps)
+	s, err := newChecked(t, opts, deps)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return s
+}
+
+// newChecked is New for a sim named "sim" that checks that nothing
+// changes unsaved: a change to the account that forgets to set t.changed
+// is not saved (commit skips an unchanged account without encoding it),
+// and fails the test that makes it. With a ledger, the account as last
+// saved must then be the account held whenever the sim reads its clock —
+// which it does under its lock, first in every action, after the previous
+// one's commit — and when the test ends.
+func newChecked(t testing.TB, opts Options, deps Deps) (*Terminal, error) {
+	t.Helper()
+	var s *Terminal // nil while New loads the account: nothing is saved yet
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	deps.Now = func() time.Time {
+		if s != nil {
+			if err := unsaved(s); err != nil {
+				// Any goroutine may be reading the clock, and t.Fatal
+				// is for the test's own.
+				panic(err)
+			}
+		}
+		return now()
+	}
+	var err error
+	if s, err = New(context.Background(), "sim", opts, deps); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := unsaved(s); err != nil {
+			t.Error(err)
+		}
+	})
+	return s, nil
+}
+
+// unsaved says how s's account differs from the one it last saved, when it
+// holds no change it knows of. The caller holds s.mu.
+func unsaved(s *Terminal) error {
+	if s.ledger == nil || s.changed {
+		return nil
+	}
+	body, err := json.Marshal(s.st)
+	if err != nil || !bytes.Equal(body, s.saved) {
+		return fmt.Errorf("sim: the state changed without t.changed being set (%v):\nsaved %s\nnow   %s", err, s.saved, body)
+	}
+	return nil
 }
 
 // kept is every record of kind the account keeps, archived then in the
@@ -311,8 +363,3 @@ func wantCode(t testing.TB, err error, code automation.Code) {
 }
 
 var errDiskFull = errors.New("disk full")
-
-func TestMain(m *testing.M) {
-	verifyUnchanged = true
-	os.Exit(m.Run())
-}

@@ -288,9 +288,6 @@ func (st *state) check() error {
 // change.
 func (t *Terminal) commit(ctx context.Context) error {
 	if !t.changed {
-		if verifyUnchanged && t.ledger != nil {
-			t.verifyUnchanged()
-		}
 		return nil
 	}
 	if t.ledger == nil {
@@ -353,18 +350,6 @@ func (t *Terminal) commitToMemory(ctx context.Context) error {
 	t.pruneArchive(ctx)
 	t.flushEvents()
 	return nil
-}
-
-// verifyUnchanged makes every commit of an unchanged state check that it
-// is: tests turn it on, so that a change that forgets to set t.changed
-// (and would not be saved) fails them.
-var verifyUnchanged = false
-
-func (t *Terminal) verifyUnchanged() {
-	body, err := json.Marshal(t.st)
-	if err != nil || !bytes.Equal(body, t.saved) {
-		panic(fmt.Sprintf("sim: the state changed without t.changed being set (%v):\nsaved %s\nnow   %s", err, t.saved, body))
-	}
 }
 
 // rollback restores the state last saved, and today's orders as they

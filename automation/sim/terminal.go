@@ -65,8 +65,6 @@ type Terminal struct {
 	// archive has dropped what is older than the history kept.
 	pruneDue bool
 	memory   memoryArchive // the archive without a ledger
-
-	onBlock func(op, why string) // tests: told when an action starts to wait
 }
 
 var _ automation.StockBroker = (*Terminal)(nil)
@@ -257,12 +255,6 @@ func (t *Terminal) cutShort(ctx context.Context, op string, err error) error {
 		return notCarriedOut(ctx, "sim terminal %s: %s", t.name, op)
 	}
 	return err
-}
-
-func (t *Terminal) blocked(op, why string) {
-	if t.onBlock != nil {
-		t.onBlock(op, why)
-	}
 }
 
 // Name is the terminal's configured name.

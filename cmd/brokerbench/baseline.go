@@ -53,9 +53,8 @@ type baselineSubmitted struct {
 // makes it the floor of a round trip. For the waiters scenario it also
 // answers /queue/pause and /queue/resume, blocks GET /operations/{id}/result
 // while paused (on a channel, as brokerd does), and counts the blocked
-// requests in a /metrics line named as brokerd's. onBlock, when not nil, is
-// called as a result request starts blocking (for tests).
-func baselineHandler(onBlock func()) http.Handler {
+// requests in a /metrics line named as brokerd's.
+func baselineHandler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	var seq atomic.Uint64
@@ -82,9 +81,6 @@ func baselineHandler(onBlock func()) http.Handler {
 	r.GET("/api/v1/operations/:id/result", func(c *gin.Context) {
 		if ch := released.Load(); ch != nil {
 			waiters.Add(1)
-			if onBlock != nil {
-				onBlock()
-			}
 			select {
 			case <-*ch:
 			case <-c.Request.Context().Done():
@@ -120,7 +116,7 @@ func serveBaseline(ctx context.Context, addr string, ready func(url string)) err
 	if err != nil {
 		return fmt.Errorf("baseline: listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: baselineHandler(nil), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: baselineHandler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	ready("http://" + ln.Addr().String())

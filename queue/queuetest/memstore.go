@@ -1,4 +1,8 @@
-package queue
+// Package queuetest holds what tests of the queue, and of what is built on
+// it, need and brokerd itself does not: a Store in memory. It is a package
+// of its own, not a file of queue, so that no binary carries it; the
+// queue's own tests import it as package queue_test.
+package queuetest
 
 import (
 	"cmp"
@@ -6,22 +10,26 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/brokerd/brokerd/queue"
 )
 
-// MemStore is a Store that keeps everything in memory, for tests of the
+// MemStore is a queue.Store that keeps everything in memory, for tests of the
 // queue and of what is built on it. Nothing survives the process.
 type MemStore struct {
 	mu     sync.Mutex
-	ops    map[string]Operation
+	ops    map[string]queue.Operation
 	paused map[string]bool
 }
 
+var _ queue.Store = (*MemStore)(nil)
+
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
-	return &MemStore{ops: make(map[string]Operation), paused: make(map[string]bool)}
+	return &MemStore{ops: make(map[string]queue.Operation), paused: make(map[string]bool)}
 }
 
-func (s *MemStore) Append(_ context.Context, op Operation) error {
+func (s *MemStore) Append(_ context.Context, op queue.Operation) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ops[op.ID] = op
@@ -33,38 +41,38 @@ func (s *MemStore) MarkRunning(_ context.Context, id string, at time.Time) error
 	defer s.mu.Unlock()
 	op, ok := s.ops[id]
 	if !ok {
-		return ErrNotFound
+		return queue.ErrNotFound
 	}
-	op.Status = StatusRunning
+	op.Status = queue.StatusRunning
 	op.StartedAt = at
 	s.ops[id] = op
 	return nil
 }
 
-func (s *MemStore) Finish(_ context.Context, op Operation) error {
+func (s *MemStore) Finish(_ context.Context, op queue.Operation) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.ops[op.ID]; !ok {
-		return ErrNotFound
+		return queue.ErrNotFound
 	}
 	s.ops[op.ID] = op
 	return nil
 }
 
-func (s *MemStore) Get(_ context.Context, id string) (Operation, error) {
+func (s *MemStore) Get(_ context.Context, id string) (queue.Operation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	op, ok := s.ops[id]
 	if !ok {
-		return Operation{}, ErrNotFound
+		return queue.Operation{}, queue.ErrNotFound
 	}
 	return op, nil
 }
 
-func (s *MemStore) FindByKey(_ context.Context, terminal, key string, since time.Time) (Operation, error) {
+func (s *MemStore) FindByKey(_ context.Context, terminal, key string, since time.Time) (queue.Operation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var found Operation
+	var found queue.Operation
 	for _, op := range s.ops {
 		if op.Terminal == terminal && op.IdempotencyKey == key && !op.SubmittedAt.Before(since) &&
 			(found.ID == "" || op.Seq > found.Seq) {
@@ -72,21 +80,21 @@ func (s *MemStore) FindByKey(_ context.Context, terminal, key string, since time
 		}
 	}
 	if found.ID == "" {
-		return Operation{}, ErrNotFound
+		return queue.Operation{}, queue.ErrNotFound
 	}
 	return found, nil
 }
 
-func (s *MemStore) Unfinished(context.Context) ([]Operation, error) {
+func (s *MemStore) Unfinished(context.Context) ([]queue.Operation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Operation
+	var out []queue.Operation
 	for _, op := range s.ops {
 		if !op.Status.Final() {
 			out = append(out, op)
 		}
 	}
-	slices.SortFunc(out, func(a, b Operation) int { return cmp.Compare(a.Seq, b.Seq) })
+	slices.SortFunc(out, func(a, b queue.Operation) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 
@@ -125,10 +133,10 @@ func (s *MemStore) Amend(_ context.Context, id string, result []byte, message st
 	defer s.mu.Unlock()
 	op, ok := s.ops[id]
 	if !ok {
-		return ErrNotFound
+		return queue.ErrNotFound
 	}
 	if !op.Status.Final() {
-		return ErrNotFinished
+		return queue.ErrNotFinished
 	}
 	op.Result, op.Message = result, message
 	s.ops[id] = op
