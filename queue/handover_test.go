@@ -107,20 +107,8 @@ func newHandoverQueue(t *testing.T, store *handoverStore) (*Queue, *script, *rec
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.mu.Lock()
-		for _, ch := range s.release {
-			select {
-			case <-ch:
-			default:
-				close(ch)
-			}
-		}
-		s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := q.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		s.releaseAll()
+		shutdown(t, q)
 	})
 	return q, s, obs
 }

@@ -149,6 +149,29 @@ type driverError struct{ code, msg string }
 func (e *driverError) Error() string     { return e.msg }
 func (e *driverError) ErrorCode() string { return e.code }
 
+// releaseAll lets every operation scripted to block return.
+func (s *script) releaseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.release {
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
+	}
+}
+
+// shutdown stops q at a test's end, failing the test if it cannot.
+func shutdown(t *testing.T, q *Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
 func (s *script) callOrder() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -226,21 +249,9 @@ func newHarnessWithStore(t *testing.T, cfg Config, store Store, terminals ...str
 	t.Cleanup(func() {
 		// Unblock anything still scripted to block, then stop.
 		for _, s := range h.script {
-			s.mu.Lock()
-			for _, ch := range s.release {
-				select {
-				case <-ch:
-				default:
-					close(ch)
-				}
-			}
-			s.mu.Unlock()
+			s.releaseAll()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := q.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		shutdown(t, q)
 	})
 	return h
 }
