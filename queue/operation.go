@@ -141,7 +141,7 @@ type Counts struct {
 	Success   int64 `json:"success_count"`
 	Failed    int64 `json:"failed_count"`
 	Cancelled int64 `json:"cancelled_count"`
-}
+} //@name Counts
 
 func (c *Counts) add(o Counts) {
 	c.Queued += o.Queued

@@ -16,7 +16,7 @@ SWAG_VERSION=v1.16.6
 
 generate() {
 	go run "github.com/swaggo/swag/cmd/swag@$SWAG_VERSION" init --quiet \
-		--generalInfo server.go --dir ./server,./plugins \
+		--generalInfo server.go --dir ./server,./plugins,./queue \
 		--output "$1" --packageName docs --outputTypes go,json
 	gofmt -w "$1/docs.go"
 	go run ./scripts/mergespec "$1/swagger.json"

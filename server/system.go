@@ -148,7 +148,7 @@ type SystemStatus struct {
 	// Automator is EasyTHS's view of the default terminal.
 	Automator AutomatorStatus           `json:"automator"`
 	Terminals map[string]TerminalStatus `json:"terminals"`
-	Queue     CountsView                `json:"queue"`
+	Queue     queue.Counts              `json:"queue"`
 	Plugins   PluginsStatus             `json:"plugins"`
 	Events    EventsStatus              `json:"events"`
 } //@name SystemStatus
@@ -187,7 +187,7 @@ func (s *Server) systemStatus(c *gin.Context) {
 		UptimeSeconds: now.Sub(s.started).Seconds(),
 		Automator:     newAutomatorStatus(s.laneTerminal(s.order[0])),
 		Terminals:     make(map[string]TerminalStatus, len(s.order)),
-		Queue:         st.CountsView,
+		Queue:         st.Counts,
 		Plugins:       PluginsStatus{LoadedPlugins: names, PluginCount: len(names)},
 		Events:        EventsStatus{Subscribers: s.events.subscribers(), ResultWaiters: s.metrics.waiters.Load()},
 	}

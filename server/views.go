@@ -127,22 +127,9 @@ func newSubmitView(sub queue.Submitted) SubmitView {
 	return v
 }
 
-// CountsView are operation counts by status.
-type CountsView struct {
-	Queued    int   `json:"queued_count"`
-	Running   int   `json:"running_count"`
-	Success   int64 `json:"success_count"`
-	Failed    int64 `json:"failed_count"`
-	Cancelled int64 `json:"cancelled_count"`
-} //@name Counts
-
-func newCountsView(c queue.Counts) CountsView {
-	return CountsView{Queued: c.Queued, Running: c.Running, Success: c.Success, Failed: c.Failed, Cancelled: c.Cancelled}
-}
-
 // LaneView is one terminal's lane in /queue/stats.
 type LaneView struct {
-	CountsView
+	queue.Counts
 	Paused bool `json:"paused"`
 	// State: idle, running, paused, stuck, blocked or stopped.
 	State            string  `json:"state" enums:"idle,running,paused,stuck,blocked,stopped"`
@@ -164,15 +151,15 @@ type LaneView struct {
 // StatsView answers /queue/stats: the counts of every lane together (as
 // EasyTHS), and per terminal.
 type StatsView struct {
-	CountsView
+	queue.Counts
 	Terminals map[string]LaneView `json:"terminals"`
 } //@name QueueStats
 
 func newStatsView(st queue.Stats) StatsView {
-	v := StatsView{CountsView: newCountsView(st.Counts), Terminals: make(map[string]LaneView, len(st.Lanes))}
+	v := StatsView{Counts: st.Counts, Terminals: make(map[string]LaneView, len(st.Lanes))}
 	for _, l := range st.Lanes {
 		v.Terminals[l.Terminal] = LaneView{
-			CountsView:       newCountsView(l.Counts),
+			Counts:           l.Counts,
 			Paused:           l.Paused,
 			State:            string(l.State),
 			CurrentOperation: stringOrNil(l.Current),
