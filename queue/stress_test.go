@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	. "github.com/brokerd/brokerd/queue"
 	"github.com/brokerd/brokerd/queue/queuetest"
+	"github.com/brokerd/brokerd/store"
 )
 
 // finalCounter is an Observer that counts final states per operation.
@@ -35,13 +37,30 @@ func (f *finalCounter) LaneChanged(string, LaneState) {}
 // lanes, on the wall clock with short deadlines and expiries, and checks the
 // invariants: a lane never runs two operations at once, each operation
 // reaches exactly one final state, the journal agrees, and no waiter hangs.
+//
+// It runs on the in-memory store, and on the SQLite journal, whose merged
+// writes (an idle lane's submit journaled running, the handover from one
+// operation to the next, the outcome's held writes) are then all in play;
+// there every order must also find itself journaled running when its
+// executor is called.
 func TestStress(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { stress(t, queuetest.NewMemStore()) })
+	t.Run("sqlite journal", func(t *testing.T) {
+		journal, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "journal.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer journal.Close()
+		stress(t, journal)
+	})
+}
+
+func stress(t *testing.T, store Store) {
 	const (
 		lanes     = 3
 		clients   = 24
 		perClient = 40
 	)
-	store := queuetest.NewMemStore()
 	counter := &finalCounter{finals: map[string]int{}}
 	var overlaps atomic.Int32
 	var laneList []Lane
@@ -52,6 +71,14 @@ func TestStress(t *testing.T) {
 				overlaps.Add(1)
 			}
 			defer busy.Add(-1)
+			if op.SideEffect {
+				// Running, or already failed for a deadline that passed
+				// before this goroutine was scheduled; never queued.
+				got, err := store.Get(context.WithoutCancel(ctx), op.ID)
+				if err != nil || got.Status == StatusQueued || got.Status != StatusRunning && ctx.Err() == nil {
+					t.Errorf("order %s called while the journal says %s (%v)", op.ID, got.Status, err)
+				}
+			}
 			switch op.Name {
 			case "slow": // ignores its deadline for a while
 				time.Sleep(3 * time.Millisecond)
@@ -86,9 +113,10 @@ func TestStress(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(c), 7))
 			for range perClient {
 				req := Request{
-					Name:     names[rng.IntN(len(names))],
-					Terminal: fmt.Sprint("t", rng.IntN(lanes)),
-					Priority: rng.IntN(11),
+					Name:       names[rng.IntN(len(names))],
+					Terminal:   fmt.Sprint("t", rng.IntN(lanes)),
+					Priority:   rng.IntN(11),
+					SideEffect: rng.IntN(3) != 0,
 				}
 				if rng.IntN(5) == 0 {
 					req.ExpireAfter = time.Duration(rng.IntN(3)) * time.Millisecond
