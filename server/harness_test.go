@@ -261,7 +261,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		logs:    &syncBuffer{},
 		clock:   &testClock{now: time.Date(2026, 1, 5, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))},
 	}
-	setup := harnessSetup{cfg: Config{Version: "v1.2.3-test", Docs: true}, queueSize: 5}
+	setup := harnessSetup{cfg: Config{Version: "v1.2.3-test", Docs: true, Console: true, MCP: true}, queueSize: 5}
 	for _, o := range opts {
 		o(&setup)
 	}

@@ -12,7 +12,8 @@ import (
 // preflights), the browser guard (foreign origins, rebound hosts); then, on /api/v1 and /metrics, the rate limit and each
 // route's scope check, or on a route that needs no key the rebind guard
 // (known hosts only, also when a key is set). Swagger UI's static files are not rate limited: a
-// browser fetches several at once.
+// browser fetches several at once. The console, /mcp and the docs are
+// registered only when Config turns them on.
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -59,14 +60,23 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/sim/quote", read, s.getQuote)
 	api.POST("/sim/quote", admin, s.setQuote)
 
+	// The optional surfaces (Config.Console, MCP, Docs): one switched off
+	// is not registered at all, so its paths fall to NoRoute and answer
+	// 404 not_found in the envelope, as any unknown path does, and nothing
+	// behind it (the MCP server, the Swagger UI handler) is built.
+
 	// The web console (console.go): static files, not rate limited (a
 	// browser fetches them at once); its API calls are.
-	r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusFound, "/console/") })
-	r.GET("/console/*file", consoleHandler())
+	if s.cfg.Console {
+		r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusFound, "/console/") })
+		r.GET("/console/*file", consoleHandler())
+	}
 
 	// MCP for LLM agents (mcp.go): the key is checked there, each tool
 	// checks its scope.
-	r.Any("/mcp", s.rateLimit, s.mcpHandler())
+	if s.cfg.MCP {
+		r.Any("/mcp", s.rateLimit, s.mcpHandler())
+	}
 
 	if s.cfg.MetricsAuth {
 		r.GET("/metrics", s.rateLimit, read, s.metricsHandler())
@@ -74,6 +84,13 @@ func (s *Server) routes() *gin.Engine {
 		r.GET("/metrics", s.rateLimit, s.rebindGuard, s.metricsHandler())
 	}
 
+	// The spec (/docs/doc.json) goes with the UI: it is the UI's data,
+	// served under its path, and what it tells a stranger (every route,
+	// every operation and its parameters, the terminals supporting each)
+	// is what an operator who turns the docs off means to stop
+	// advertising. Clients need neither: the operations and their schemas
+	// are also at GET /api/v1/operations/ (behind the read scope), and the
+	// spec ships in the repository as docs/swagger.json.
 	if s.cfg.Docs {
 		r.GET("/docs", s.rebindGuard, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 		// EasyTHS served ReDoc here; brokerd ships one UI, Swagger's.
@@ -84,8 +101,12 @@ func (s *Server) routes() *gin.Engine {
 }
 
 func (s *Server) notFound(c *gin.Context) {
-	s.fail(c, codeNotFound, fmt.Sprintf("no such endpoint: %s %s (the API is under /api/v1; see /docs)",
-		c.Request.Method, truncate(c.Request.URL.Path, 200)), nil)
+	hint := "the API is under /api/v1; see /docs"
+	if !s.cfg.Docs {
+		hint = "the API is under /api/v1" // no pointer to docs that are switched off
+	}
+	s.fail(c, codeNotFound, fmt.Sprintf("no such endpoint: %s %s (%s)",
+		c.Request.Method, truncate(c.Request.URL.Path, 200), hint), nil)
 }
 
 func (s *Server) methodNotAllowed(c *gin.Context) {

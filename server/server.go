@@ -93,8 +93,15 @@ type Config struct {
 	// CORSOrigins lists the browser origins allowed to call the API
 	// ("https://app.example"); "*" allows any. Empty: no CORS headers.
 	CORSOrigins []string
-	// Docs serves Swagger UI at /docs and the spec at /docs/doc.json.
-	Docs bool
+	// Docs serves Swagger UI at /docs (and /redoc, a redirect to it) and
+	// the spec at /docs/doc.json. Console serves the web console at
+	// /console; MCP serves the MCP endpoint at /mcp. Each one off, its
+	// paths answer 404 like any unknown path: an operator who exposes
+	// brokerd turns off what is not used. The zero value is off, as for
+	// every field here; brokerd's config turns all three on by default.
+	Docs    bool
+	Console bool
+	MCP     bool
 	// MetricsAuth puts /metrics behind a key with the read scope.
 	MetricsAuth bool
 	// LoopbackHostsOnly refuses requests whose Host header is not a

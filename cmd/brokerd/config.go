@@ -36,8 +36,12 @@ type APIConfig struct {
 	Keys        []KeyConfig `toml:"keys"`
 	RateLimit   float64     `toml:"rate_limit"`
 	CORSOrigins []string    `toml:"cors_origins"`
-	Docs        bool        `toml:"docs"`
-	MetricsAuth bool        `toml:"metrics_auth"`
+	// Docs, Console and MCP serve Swagger UI (/docs), the web console
+	// (/console) and the MCP endpoint (/mcp); each off answers 404.
+	Docs        bool `toml:"docs"`
+	Console     bool `toml:"console"`
+	MCP         bool `toml:"mcp"`
+	MetricsAuth bool `toml:"metrics_auth"`
 	// Hosts are names brokerd is reached by (besides IP addresses and
 	// localhost): with a key, the routes that need none answer only them.
 	Hosts []string `toml:"hosts"`
@@ -92,7 +96,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // defaultConfig is what a key left out of config.toml means.
 func defaultConfig() Config {
 	return Config{
-		API: APIConfig{Host: "127.0.0.1", Port: 7648, Docs: true},
+		API: APIConfig{Host: "127.0.0.1", Port: 7648, Docs: true, Console: true, MCP: true},
 		Queue: QueueConfig{
 			MaxSize:          1000,
 			OperationTimeout: Duration{30 * time.Second},

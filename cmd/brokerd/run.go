@@ -153,6 +153,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RateLimit:   cfg.API.RateLimit,
 		CORSOrigins: cfg.API.CORSOrigins,
 		Docs:        cfg.API.Docs,
+		Console:     cfg.API.Console,
+		MCP:         cfg.API.MCP,
 		MetricsAuth: cfg.API.MetricsAuth,
 		// Without a key only loopback is served (config refuses other
 		// hosts), so only loopback names may be asked for.
@@ -235,7 +237,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	log.Info("listening", "url", url, "docs", url+"/docs", "terminals", len(terminals))
+	log.Info("listening", "url", url, "terminals", len(terminals))
+	log.Info("optional surfaces", surfaces(cfg.API, url)...)
 	fmt.Fprintf(stdout, "brokerd listening on %s\n", url)
 
 	var serveErr error
@@ -309,6 +312,18 @@ func resumeMaxAge(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// surfaces are the log attributes saying which optional surfaces are
+// served: each one's URL, or "off".
+func surfaces(c APIConfig, url string) []any {
+	at := func(on bool, path string) string {
+		if on {
+			return url + path
+		}
+		return "off"
+	}
+	return []any{"console", at(c.Console, "/console"), "mcp", at(c.MCP, "/mcp"), "docs", at(c.Docs, "/docs")}
 }
 
 // knownHosts are the names brokerd is reached by: [api] hosts, and the

@@ -110,6 +110,8 @@ func Start(t testing.TB, opts Options) *Brokerd {
 		RateLimit:            opts.RateLimit,
 		RateBurst:            opts.RateBurst,
 		Docs:                 true,
+		Console:              true,
+		MCP:                  true,
 		LoopbackHostsOnly:    len(opts.Keys) == 0,
 		TerminalPollInterval: 50 * time.Millisecond,
 		HeartbeatInterval:    time.Second,
