@@ -44,7 +44,7 @@ type conn struct {
 	pending  map[string]*pendingCall
 	sessions map[*session]struct{}
 	byToken  map[string]*session
-	orphans  map[string]frame // state notices of tokens not known yet
+	orphans  map[string]frame // state 1 notices of tokens not known yet
 	changed  chan struct{}    // closed and replaced at every change of any session
 	dialErr  string
 }
@@ -78,6 +78,9 @@ type pendingCall struct {
 	cid  string
 	gen  uint64
 	done chan answer // buffered: the reader never waits
+	// login is the session a login request is for: the reader takes its
+	// answer's token at once, in the order of the frames (stale.go).
+	login *session
 }
 
 type answer struct {
@@ -315,6 +318,7 @@ func (c *conn) dropped() {
 	clear(c.orphans)
 	for s := range c.sessions {
 		s.token, s.code, s.msg, s.loggingIn, s.refused = "", 0, "", false, ""
+		s.sawConnect, s.loginReady, s.discounted = false, false, ""
 		c.noteLocked(s)
 	}
 }
@@ -402,7 +406,7 @@ func (c *conn) login(ctx context.Context, sock *socket, s *session) {
 	s.armLocked(c)
 	c.mu.Unlock()
 	s.log.Info("gateway login", "platform", s.platform, "symbols", s.symbols, "socket", sock.gen)
-	f, err := c.call(ctx, req, s.requestTimeout)
+	f, err := c.callAs(ctx, req, s, s.requestTimeout)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -412,6 +416,9 @@ func (c *conn) login(ctx context.Context, sock *socket, s *session) {
 	}
 	s.loginSock = sock.gen // a Reconnect during the login takes its answer
 	switch {
+	case s.token != "":
+		// The reader took the answer's token (acceptLoginLocked), even if
+		// this goroutine's deadline passed just as it came.
 	case errors.Is(err, errDropped), ctx.Err() != nil:
 		return // the next socket logs in again
 	case err != nil:
@@ -423,17 +430,8 @@ func (c *conn) login(ctx context.Context, sock *socket, s *session) {
 	case f.Token == "":
 		s.refused = "login answered without a token"
 	default:
-		s.token = string(f.Token)
-		c.byToken[s.token] = s
-		// The reader may have seen the token's states before this
-		// goroutine saw the answer (or, for an unknown platform, the
-		// gateway sent state 1 first).
-		if st, ok := c.orphans[s.token]; ok {
-			delete(c.orphans, s.token)
-			if c.applyStateLocked(sock, s, st) {
-				sock.spawn(s.term.refresh)
-			}
-		}
+		// Not reached: an answer with a token is taken by the reader.
+		c.acceptLoginLocked(sock, s, f)
 	}
 	if s.refused != "" {
 		s.stopLocked()
@@ -443,7 +441,10 @@ func (c *conn) login(ctx context.Context, sock *socket, s *session) {
 }
 
 // send writes req with a fresh cid and registers it for its answer.
-func (c *conn) send(req request) (*pendingCall, error) {
+func (c *conn) send(req request) (*pendingCall, error) { return c.sendAs(req, nil) }
+
+// sendAs is send for a login of s (nil for any other request).
+func (c *conn) sendAs(req request, login *session) (*pendingCall, error) {
 	c.mu.Lock()
 	if c.ws == nil {
 		why := "no connection to the gateway"
@@ -455,7 +456,7 @@ func (c *conn) send(req request) (*pendingCall, error) {
 	}
 	ws := c.ws
 	req.Cid = c.cidPrefix + strconv.FormatUint(c.seq.Add(1), 10)
-	pc := &pendingCall{op: req.Op, cid: req.Cid, gen: c.gen, done: make(chan answer, 1)}
+	pc := &pendingCall{op: req.Op, cid: req.Cid, gen: c.gen, done: make(chan answer, 1), login: login}
 	c.pending[pc.cid] = pc
 	c.mu.Unlock()
 
@@ -488,7 +489,12 @@ func (c *conn) wait(ctx context.Context, pc *pendingCall, timeout time.Duration)
 
 // call sends req and waits for its answer.
 func (c *conn) call(ctx context.Context, req request, timeout time.Duration) (frame, error) {
-	pc, err := c.send(req)
+	return c.callAs(ctx, req, nil, timeout)
+}
+
+// callAs is call for a login of s (nil for any other request).
+func (c *conn) callAs(ctx context.Context, req request, login *session, timeout time.Duration) (frame, error) {
+	pc, err := c.sendAs(req, login)
 	if err != nil {
 		return frame{}, err
 	}
@@ -534,9 +540,9 @@ func (c *conn) dispatch(sock *socket, b []byte) {
 	case f.Op == "state":
 		c.onState(sock, f)
 	case f.Op == "notify":
-		c.onNotify(f)
+		c.onNotify(sock, f)
 	case f.Cid != "":
-		c.deliver(f)
+		c.deliver(sock, f)
 	case f.Op == "error":
 		c.onStrayError(f)
 	default:
@@ -544,10 +550,13 @@ func (c *conn) dispatch(sock *socket, b []byte) {
 	}
 }
 
-func (c *conn) deliver(f frame) {
+func (c *conn) deliver(sock *socket, f frame) {
 	c.mu.Lock()
 	pc := c.pending[string(f.Cid)]
 	delete(c.pending, string(f.Cid))
+	if pc != nil && pc.login != nil && pc.gen == sock.gen && f.Op == "login" && f.ok() && f.Token != "" {
+		c.acceptLoginLocked(sock, pc.login, f)
+	}
 	c.mu.Unlock()
 	if pc == nil {
 		c.log.Debug("gateway answer for no request in flight (late, or not ours)", "op", f.Op, "cid", string(f.Cid))
@@ -583,45 +592,39 @@ func (c *conn) onState(sock *socket, f frame) {
 	c.mu.Lock()
 	s := c.byToken[string(f.Token)]
 	if s == nil {
-		// A state may come before the login's answer (an unknown
-		// platform's code 1 does): keep it for the token's login.
-		if len(c.orphans) >= 64 {
-			clear(c.orphans)
+		// Before the login's answer only state 1 can be the login's own
+		// (an unknown platform's, which the reference server sends
+		// first): keep it for the token's login. Any other state for a
+		// token not known yet is an earlier session's (stale.go).
+		if f.code() == stateParamMiss {
+			if len(c.orphans) >= 64 {
+				clear(c.orphans)
+			}
+			c.orphans[string(f.Token)] = f
 		}
-		c.orphans[string(f.Token)] = f
 		c.mu.Unlock()
 		c.log.Debug("gateway state for a token not logged in (yet)", "code", f.code())
 		return
 	}
-	ready := c.applyStateLocked(sock, s, f)
+	c.applyStateLocked(sock, s, f)
 	c.mu.Unlock()
-	if ready {
-		sock.spawn(s.term.refresh)
-	}
 }
 
-// applyStateLocked records a state notice for s; it reports READY.
-func (c *conn) applyStateLocked(sock *socket, s *session, f frame) (ready bool) {
-	s.code, s.msg = f.code(), c.redact(string(f.Msg))
-	if s.code == stateReady {
-		s.everReady, s.timedOut = true, false
-		s.stopLocked()
-		sock.sawReady.Store(true)
-	}
-	s.log.Debug("gateway state notice", "code", s.code, "name", stateNames[s.code], "msg", s.msg)
-	c.noteLocked(s)
-	return s.code == stateReady
-}
-
-func (c *conn) onNotify(f frame) {
+func (c *conn) onNotify(sock *socket, f frame) {
 	c.mu.Lock()
 	s := c.byToken[string(f.Token)]
+	var stale bool
+	if s != nil {
+		stale = s.staleLocked()
+	}
 	c.mu.Unlock()
 	if s == nil {
+		// Before the login's answer: not this login's (its session
+		// cannot have told anything yet), or a token logged out.
 		c.log.Debug("gateway notice for a token not logged in", "topic", f.Topic)
 		return
 	}
-	s.term.onNotice(f.Topic, f.Data)
+	s.term.onNotice(sock, f.Topic, f.Data, stale)
 }
 
 func clip(s string, n int) string {

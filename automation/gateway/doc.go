@@ -18,5 +18,6 @@
 // Files: options.go (the [terminals.options]), wire.go (the frames),
 // hub.go and conn.go (the shared socket), session.go (one login's state),
 // terminal.go (automation.Exchange), settle.go (lost answers), orders.go
-// (what the terminal knows of its orders).
+// (what the terminal knows of its orders), stale.go (an earlier session's
+// states and notices delivered under a new login's token).
 package gateway

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -22,14 +23,19 @@ type knownOrder struct {
 	firstSeq uint64          // when this terminal first saw it (orderSeq)
 	filled   decimal.Decimal // from fill notices
 	value    decimal.Decimal // Σ price × quantity of those fills
+	utime    time.Time       // the gateway's utime of what is known; zero when it gave none
+	listed   bool            // seen in open_orders or a place_order answer, not only in notices
+	fills    map[string]bool // fill_nos counted
 }
 
 // maxKnownOrders bounds the memory: past it, finished orders are forgotten.
 const maxKnownOrders = 20000
 
-// learnLocked records an order seen in a notice or in open_orders and
-// returns it as the terminal knows it (client order id, average price).
-func (t *Terminal) learnLocked(o automation.ExchangeOrder, wireQty decimal.Decimal, created time.Time) automation.ExchangeOrder {
+// learnLocked records an order seen in a notice, in open_orders
+// (listed) or in a place_order answer (listed), and returns it as the
+// terminal knows it (client order id, average price); applied is false
+// when what came is older than what is known, and was not taken.
+func (t *Terminal) learnLocked(o automation.ExchangeOrder, wireQty decimal.Decimal, created, utime time.Time, listed bool) (view automation.ExchangeOrder, applied bool) {
 	k, ok := t.orders[o.OrderID]
 	if !ok {
 		if len(t.orders) >= maxKnownOrders {
@@ -42,16 +48,29 @@ func (t *Terminal) learnLocked(o automation.ExchangeOrder, wireQty decimal.Decim
 	if o.UpdatedAt.IsZero() {
 		o.UpdatedAt = t.now()
 	}
-	// A notice that is older than what is known (out of order) does not
-	// undo a finished status.
-	if ok && !k.order.Status.Open() && o.Status.Open() {
-		return t.viewLocked(k)
+	k.listed = k.listed || listed
+	// What is older than what is known (out of order, or a previous
+	// session's notice delivered late: stale.go) is not taken: it does not
+	// undo a finished status, go back in the gateway's utime, or lower the
+	// executed quantity at the same utime (some platforms give utime =
+	// ctime, so equal times prove nothing).
+	if ok {
+		newer := utime.After(k.utime) && !k.utime.IsZero()
+		switch {
+		case !k.order.Status.Open() && o.Status.Open(),
+			!utime.IsZero() && !k.utime.IsZero() && utime.Before(k.utime),
+			!newer && o.ExecutedQuantity.LessThan(k.order.ExecutedQuantity):
+			return t.viewLocked(k), false
+		}
 	}
 	k.order, k.wireQty = o, wireQty
+	if !utime.IsZero() {
+		k.utime = utime
+	}
 	if k.created.IsZero() {
 		k.created = created
 	}
-	return t.viewLocked(k)
+	return t.viewLocked(k), true
 }
 
 func (t *Terminal) viewLocked(k *knownOrder) automation.ExchangeOrder {
@@ -80,8 +99,11 @@ func (t *Terminal) forgetFinishedLocked() {
 
 // onNotice turns a notify frame into a venue event (and into what the
 // terminal knows of its orders). It runs on the socket's reader: it must
-// not block.
-func (t *Terminal) onNotice(topic string, data json.RawMessage) {
+// not block. Any notice may be an earlier session's, delivered under this
+// login's token (stale.go): what is provably older than what is known is
+// dropped; on a later login (stale) an asset notice, which carries
+// nothing to tell by, is verified by asking the gateway.
+func (t *Terminal) onNotice(sock *socket, topic string, data json.RawMessage, stale bool) {
 	var payload any
 	switch topic {
 	case "order":
@@ -96,8 +118,14 @@ func (t *Terminal) onNotice(topic string, data json.RawMessage) {
 			return
 		}
 		t.mu.Lock()
-		payload = t.learnLocked(o, w.Quantity.Decimal, w.CTime.time())
+		view, applied := t.learnLocked(o, w.Quantity.Decimal, w.CTime.time(), w.UTime.time(), false)
 		t.mu.Unlock()
+		if !applied {
+			t.log.Info("gateway order notice older than what is known of the order: not taken nor published",
+				"order_id", o.OrderID, "status", string(o.Status), "known", string(view.Status))
+			return
+		}
+		payload = view
 	case "fill":
 		var w wireFill
 		if err := json.Unmarshal(data, &w); err != nil {
@@ -106,11 +134,17 @@ func (t *Terminal) onNotice(topic string, data json.RawMessage) {
 		}
 		f := w.fill()
 		t.mu.Lock()
-		if k, ok := t.orders[f.OrderID]; ok {
+		dup := t.fillSeenLocked(f)
+		if k, ok := t.orders[f.OrderID]; ok && !dup {
 			k.filled = k.filled.Add(f.Quantity)
 			k.value = k.value.Add(f.Quantity.Mul(f.Price))
 		}
 		t.mu.Unlock()
+		if dup {
+			t.log.Info("gateway fill notice already seen (same order_no and fill_no): not counted nor published again",
+				"order_id", f.OrderID, "fill_id", f.FillID)
+			return
+		}
 		payload = f
 	case "position":
 		var w wirePosition
@@ -124,14 +158,24 @@ func (t *Terminal) onNotice(topic string, data json.RawMessage) {
 		}
 		if w.Symbol != "" {
 			t.mu.Lock()
-			t.notePositionsLocked(w.Symbol, ps)
+			applied := t.notePositionsLocked(w.Symbol, ps, w.UTime.time())
 			t.mu.Unlock()
+			if !applied {
+				t.log.Info("gateway position notice older (utime) than the position last read: not taken nor published", "symbol", w.Symbol)
+				return
+			}
 		}
 		payload = PositionNotice{Symbol: w.Symbol, Positions: ps}
 	case "asset":
 		as, err := decodeAssets(data)
 		if err != nil {
 			t.log.Warn("gateway asset notice undecodable", "err", err)
+			return
+		}
+		if stale {
+			// No time, no id: the previous session's asset notice cannot
+			// be told from this one's. Ask instead, and publish the answer.
+			t.verifyAssets(sock)
 			return
 		}
 		payload = AssetNotice{Assets: as}
@@ -149,7 +193,73 @@ type PositionNotice struct {
 	Positions []automation.ExchangePosition `json:"positions"`
 }
 
-// AssetNotice is an asset notice as it reaches /events.
+// AssetNotice is an asset notice as it reaches /events. Verified says
+// the assets are the gateway's answer to an asset request made on an
+// asset notice that may have been a previous session's (stale.go), not
+// the notice's own.
 type AssetNotice struct {
-	Assets []automation.Asset `json:"assets"`
+	Assets   []automation.Asset `json:"assets"`
+	Verified bool               `json:"verified,omitempty"`
+}
+
+// maxFills bounds the fill ids kept of fills of orders not known; past it
+// they are forgotten (a duplicate of a forgotten one would count again).
+const maxFills = 4 * maxKnownOrders
+
+// fillSeenLocked records f's fill_no and reports whether it was seen
+// already. Without a fill_no nothing can be told.
+func (t *Terminal) fillSeenLocked(f Fill) bool {
+	if f.FillID == "" {
+		return false
+	}
+	if k, ok := t.orders[f.OrderID]; ok {
+		if k.fills == nil {
+			k.fills = map[string]bool{}
+		}
+		if k.fills[f.FillID] {
+			return true
+		}
+		k.fills[f.FillID] = true
+		return false
+	}
+	key := f.OrderID + "\x00" + f.FillID
+	if t.fills[key] {
+		return true
+	}
+	if len(t.fills) >= maxFills {
+		clear(t.fills)
+	}
+	t.fills[key] = true
+	return false
+}
+
+// verifyAssets asks the gateway for the asset and publishes its answer as
+// the notice; one request at a time, and one more when notices came
+// while it was out.
+func (t *Terminal) verifyAssets(sock *socket) {
+	t.mu.Lock()
+	if t.assetAsking {
+		t.assetAgain = true
+		t.mu.Unlock()
+		return
+	}
+	t.assetAsking = true
+	t.mu.Unlock()
+	sock.spawn(func(ctx context.Context) {
+		for {
+			as, err := t.Assets(ctx)
+			if err != nil {
+				t.log.Warn("gateway asset request on an asset notice failed: the notice is not published", "err", err)
+			} else {
+				t.env.Emit(automation.VenueEvent{Terminal: t.name, Kind: "asset", Data: AssetNotice{Assets: as, Verified: true}, At: t.now()})
+			}
+			t.mu.Lock()
+			again := t.assetAgain && ctx.Err() == nil
+			t.assetAgain, t.assetAsking = false, again
+			t.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	})
 }

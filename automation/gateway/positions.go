@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -17,13 +18,21 @@ var (
 	_ automation.PositionRules  = (*Terminal)(nil)
 )
 
-// heldPosition is one symbol's two sides as last told.
-type heldPosition struct{ long, short decimal.Decimal }
+// heldPosition is one symbol's two sides as last told, and the gateway's
+// utime of it (zero when it gave none).
+type heldPosition struct {
+	long, short decimal.Decimal
+	utime       time.Time
+}
 
 // notePositionsLocked records a symbol's sides from a position answer or
-// notice.
-func (t *Terminal) notePositionsLocked(symbol string, ps []automation.ExchangePosition) {
-	var h heldPosition
+// notice; one older (utime) than what is held is not taken (a previous
+// session's notice delivered late: stale.go), and applied says so.
+func (t *Terminal) notePositionsLocked(symbol string, ps []automation.ExchangePosition, utime time.Time) (applied bool) {
+	if old, ok := t.held[symbol]; ok && !utime.IsZero() && !old.utime.IsZero() && utime.Before(old.utime) {
+		return false
+	}
+	h := heldPosition{utime: utime}
 	for _, p := range ps {
 		switch p.PositionSide {
 		case automation.PositionLong:
@@ -33,6 +42,7 @@ func (t *Terminal) notePositionsLocked(symbol string, ps []automation.ExchangePo
 		}
 	}
 	t.held[symbol] = h
+	return true
 }
 
 // CachedPosition is the size of one side of a symbol's position from the

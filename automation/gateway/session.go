@@ -48,7 +48,22 @@ type session struct {
 	timerGen  uint64
 	closed    bool
 	last      automation.State
+
+	// What tells this login's own states from an earlier session's
+	// (stale.go). logins counts the logins the gateway accepted for this
+	// terminal; from the second on, the reference server may deliver the
+	// previous session's late states and notices under the new token.
+	logins     int
+	sawConnect bool   // this login's state 2 came, after its answer
+	loginReady bool   // this login's own first READY came
+	gaps       uint64 // disruptions since READY: notices may have been lost
+	suspectGen uint64 // counts states after READY held for verification
+	discounted string // the last such state the gateway's answer discounted
 }
+
+// staleLocked says whether this login may receive an earlier session's
+// frames under its token: it is not the terminal's first.
+func (s *session) staleLocked() bool { return s.logins > 1 }
 
 // stateLocked derives the terminal's state.
 func (s *session) stateLocked() automation.State {
@@ -57,7 +72,7 @@ func (s *session) stateLocked() automation.State {
 		return automation.StateDisconnected
 	case s.refused != "":
 		return automation.StateError
-	case s.token != "" && s.code == stateReady:
+	case s.token != "" && s.code == stateReady && s.loginReady:
 		return automation.StateReady
 	case s.token != "" && (s.code == stateDisconnect || s.code == stateReconnecting):
 		return automation.StateReconnecting
@@ -85,6 +100,9 @@ func (s *session) reasonLocked(c *conn) string {
 		why = fmt.Sprintf("gateway state %d %s", s.code, stateNames[s.code])
 		if s.msg != "" {
 			why += ": " + s.msg
+		}
+		if s.code == stateReady && s.discounted != "" {
+			why += "; " + s.discounted
 		}
 	case c.ws == nil && c.dialErr != "":
 		why = "no connection to the gateway: " + c.dialErr

@@ -79,6 +79,7 @@ type placement struct {
 	sentAt    time.Time // our clock at the send
 	gen       uint64    // the socket it went out on
 	baselined bool      // the symbol's open orders were known before the send
+	gaps      uint64    // the login's disruptions before the send (stale.go)
 }
 
 // createdSlack is how much older than the send (by the gateway's ctime)
@@ -98,8 +99,10 @@ func (t *Terminal) PlaceOrder(ctx context.Context, req automation.PlaceOrderRequ
 		return automation.ExchangeOrder{}, err
 	}
 	wire.Token = token
+	gaps := t.c.gapsOf(t.s)
 	t.mu.Lock()
-	p := placement{req: req, wire: wire, mark: t.orderSeq, sentAt: t.now(), gen: t.c.current(), baselined: t.baselined[req.Symbol]}
+	p := placement{req: req, wire: wire, mark: t.orderSeq, sentAt: t.now(), gen: t.c.current(), baselined: t.baselined[req.Symbol],
+		gaps: gaps}
 	t.mu.Unlock()
 
 	pc, err := t.c.send(wire)
@@ -148,6 +151,9 @@ func (t *Terminal) attribute(p placement, orderNo string) automation.ExchangeOrd
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.placed[orderNo] = true
+	if k, ok := t.orders[orderNo]; ok {
+		k.listed = true
+	}
 	if id := p.req.ClientOrderID; id != "" {
 		t.clientOf[orderNo], t.byClient[id] = id, orderNo
 	}
@@ -170,7 +176,7 @@ func (t *Terminal) attribute(p placement, orderNo string) automation.ExchangeOrd
 				o.PositionSide = automation.PositionLong
 			}
 		}
-		t.learnLocked(o, decimal.Decimal(*p.wire.Quantity), time.Time{})
+		t.learnLocked(o, decimal.Decimal(*p.wire.Quantity), time.Time{}, time.Time{}, true)
 		k = t.orders[orderNo]
 	}
 	return t.viewLocked(k)
@@ -240,12 +246,25 @@ func (t *Terminal) settle(ctx context.Context, pc *pendingCall, p placement, cau
 			continue
 		}
 		cands := t.candidates(p)
-		sameSocket := p.gen != 0 && t.c.current() == p.gen
+		gaps := t.c.gapsOf(t.s)
+		// The notices tell all only on the socket of the send and with no
+		// disruption of the login since (a state 4 means the venue's
+		// link dropped: its notices may be lost, and a state that was
+		// taken for the previous session's may not have been: stale.go).
+		sameSocket := p.gen != 0 && t.c.current() == p.gen && gaps == p.gaps
 		switch {
 		case len(cands) == 1 && !p.baselined:
 			return automation.ExchangeOrder{}, withCandidates(automation.OutcomeUnknown(cause,
 				"gateway place_order not answered (%s); open order %s matches, but the open orders of %s were not known before the send, so it may be an older order",
 				why, cands[0].OrderID, p.wire.Symbol), cands)
+		case len(cands) == 1 && !t.listed(cands[0].OrderID):
+			// A finished order only notices told of: the gateway may
+			// deliver an earlier session of the account's notices under
+			// this login's token (stale.go), and that session may be
+			// another process's, so no login is free of them.
+			return automation.ExchangeOrder{}, withCandidates(automation.OutcomeUnknown(cause,
+				"gateway place_order not answered (%s); order %s (%s) matches, but only the gateway's notices told of it, and they may be an earlier session's delivered under this login's token, so it may be an older order",
+				why, cands[0].OrderID, cands[0].Status), cands)
 		case len(cands) == 1:
 			t.log.Info("gateway place_order settled: one order matches", "order_id", cands[0].OrderID)
 			return t.attribute(p, cands[0].OrderID), nil
@@ -257,7 +276,7 @@ func (t *Terminal) settle(ctx context.Context, pc *pendingCall, p placement, cau
 				"gateway place_order not answered (%s); no order notice since the send and no open order of %s matches it: the gateway has none", why, p.wire.Symbol))
 		default:
 			return automation.ExchangeOrder{}, automation.OutcomeUnknown(cause,
-				"gateway place_order not answered (%s); no open order of %s matches, but the connection dropped since the send, so a filled order's notices may be lost", why, p.wire.Symbol)
+				"gateway place_order not answered (%s); no open order of %s matches, but the connection dropped or the gateway reported a disruption since the send, so a filled order's notices may be lost", why, p.wire.Symbol)
 		}
 	}
 }
@@ -266,7 +285,7 @@ func (t *Terminal) settle(ctx context.Context, pc *pendingCall, p placement, cau
 // notices told is all there is.
 func (t *Terminal) undecided(p placement, cause error, why, what string) (automation.ExchangeOrder, error) {
 	cands := t.candidates(p)
-	if len(cands) == 1 && p.baselined {
+	if len(cands) == 1 && p.baselined && t.listed(cands[0].OrderID) {
 		return t.attribute(p, cands[0].OrderID), nil
 	}
 	msg := fmt.Sprintf("gateway place_order not answered (%s); %s", why, what)
@@ -315,6 +334,15 @@ func (t *Terminal) candidates(p placement) []automation.ExchangeOrder {
 		}
 	}
 	return out
+}
+
+// listed says whether the order was seen other than in notices (in
+// open_orders or a place_order answer).
+func (t *Terminal) listed(orderNo string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k, ok := t.orders[orderNo]
+	return ok && k.listed
 }
 
 func describe(os []automation.ExchangeOrder) string {

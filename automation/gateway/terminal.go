@@ -36,6 +36,9 @@ type Terminal struct {
 	rules     map[string]automation.SymbolInfo
 	baselined map[string]bool // symbols whose open orders were read since READY
 	held      map[string]heldPosition
+	fills     map[string]bool // order_no + fill_no of fills of orders not known (orders.go)
+
+	assetAsking, assetAgain bool // verifyAssets
 }
 
 var (
@@ -48,7 +51,7 @@ func newTerminal(name string, opts Options, env automation.Env) *Terminal {
 		name: name, opts: opts, env: env, log: env.Log(), now: env.Clock(),
 		orders: map[string]*knownOrder{}, placed: map[string]bool{}, clientOf: map[string]string{},
 		byClient: map[string]string{}, rules: map[string]automation.SymbolInfo{}, baselined: map[string]bool{},
-		held: map[string]heldPosition{},
+		held: map[string]heldPosition{}, fills: map[string]bool{},
 	}
 }
 
@@ -227,7 +230,8 @@ func (t *Terminal) fetchOpen(ctx context.Context, symbol string) ([]automation.E
 		if err != nil {
 			return nil, t.decodeError("open_orders", err)
 		}
-		out = append(out, t.learnLocked(o, w.Quantity.Decimal, w.CTime.time()))
+		view, _ := t.learnLocked(o, w.Quantity.Decimal, w.CTime.time(), w.UTime.time(), true)
+		out = append(out, view)
 	}
 	t.baselined[symbol] = true
 	return out, nil
@@ -273,7 +277,7 @@ func (t *Terminal) Positions(ctx context.Context, symbol string) ([]automation.E
 		}
 		ps := w.positions(sym)
 		t.mu.Lock()
-		t.notePositionsLocked(sym, ps)
+		t.notePositionsLocked(sym, ps, w.UTime.time())
 		t.mu.Unlock()
 		out = append(out, ps...)
 	}

@@ -11,7 +11,8 @@
 //
 // Faults are switched on at run time (SetReadyDelay, SetNoReady,
 // SendState, DropConnections, DropOn, SetPongs, ErrorOn, HoldAnswers,
-// SwallowOn, SetCancelOneUnanswered) and what it received can be
-// inspected (Count, PlaceOrders, Received, Orders), so that a test can
+// SwallowOn, SetCancelOneUnanswered, SetStale — an ended session's late
+// states and notices under the token of its account's next login) and
+// what it received can be inspected (Count, PlaceOrders, Received, Orders), so that a test can
 // prove an order was never sent twice.
 package gatewaytest

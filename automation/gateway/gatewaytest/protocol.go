@@ -74,6 +74,7 @@ type account struct {
 	orders           map[string]*order
 	assets           map[string]decimal.Decimal
 	long, short      map[string]decimal.Decimal // futures positions by symbol
+	stale            []staleOut                 // an ended session's late frames, for the next login
 }
 
 func (a *account) orderList() []*order {
@@ -96,6 +97,7 @@ type order struct {
 	No, Symbol, Action, Type, Status string
 	Price, Quantity, Remain          decimal.Decimal
 	CTime, UTime                     int64
+	lastFill                         map[string]any // the last fill notice's data
 }
 
 func (o *order) open() bool { return o.Status == "SUBMITTED" || o.Status == "PARTIAL-FILLED" }
@@ -230,13 +232,16 @@ func (s *Server) login(c *peerConn, r req) any {
 	s.sessions[tok] = ss
 	c.tokens[tok] = true
 	rep.Result, rep.Token = true, tok
+	s.sendStaleLocked(ss, StaleBeforeAnswer)
 	if !s.platforms[r.Platform] {
 		// The reference server: state 1 first, then a login answered yes.
 		s.sendLocked(c, stateFrame(tok, StateParamMiss, "platform "+r.Platform+" is not supported"))
 		return rep
 	}
 	s.answerLocked(c, rep)
+	s.sendStaleLocked(ss, StaleBeforeConnect)
 	s.sendLocked(c, stateFrame(tok, StateConnectSuccess, "connect success"))
+	s.sendStaleLocked(ss, StaleBeforeReady)
 	if s.f.noReady[r.Platform] {
 		return nil
 	}
@@ -244,6 +249,7 @@ func (s *Server) login(c *peerConn, r req) any {
 		if s.sessions[tok] == ss {
 			ss.ready = true
 			s.sendLocked(c, stateFrame(tok, StateReady, "ready"))
+			s.sendStaleLocked(ss, StaleAfterReady)
 		}
 	}
 	if d := s.f.readyDelay; d > 0 {
@@ -263,7 +269,7 @@ func (s *Server) logout(c *peerConn, r req) any {
 	}
 	delete(s.sessions, r.Token)
 	delete(ss.c.tokens, r.Token)
-	ss.acct.session = nil
+	s.endSessionLocked(ss)
 	rep.Result = true
 	return rep
 }
@@ -374,9 +380,10 @@ func (s *Server) fillLocked(a *account, o *order, price decimal.Decimal, liquidi
 	}
 	c, tok := a.session.c, a.session.token
 	s.fillNos++
-	s.sendLocked(c, notice{Op: "notify", Topic: "fill", Token: tok, Data: map[string]any{
+	o.lastFill = map[string]any{
 		"symbol": o.Symbol, "order_no": o.No, "fill_no": fmt.Sprintf("%d", 9302836+s.fillNos), "price": Num(price),
-		"quantity": Num(q), "side": o.Action, "liquidity": liquidity, "ctime": o.UTime}})
+		"quantity": Num(q), "side": o.Action, "liquidity": liquidity, "ctime": o.UTime}
+	s.sendLocked(c, notice{Op: "notify", Topic: "fill", Token: tok, Data: o.lastFill})
 	s.sendLocked(c, notice{Op: "notify", Topic: "order", Token: tok, Data: o.wire()})
 	s.sendLocked(c, notice{Op: "notify", Topic: "asset", Token: tok, Data: s.assetData(a)})
 	if isFutures(a.platform) {

@@ -79,6 +79,7 @@ type faults struct {
 	held             []heldAnswer
 	cancelOneSilent  bool
 	positionSilentOn map[string]bool
+	stale            map[string][]StaleFrame // platform → what an old session sends after the next re-login
 }
 
 type heldAnswer struct {
@@ -117,7 +118,7 @@ func New(cfg Config) *Server {
 		cfg: cfg, platforms: map[string]bool{}, accounts: map[string]*account{}, sessions: map[string]*session{},
 		conns: map[*peerConn]bool{}, prices: map[string]decimal.Decimal{}, rules: map[string]SymbolRules{},
 		f: faults{noReady: map[string]bool{}, dropOn: map[string]bool{}, errorOn: map[string]string{},
-			swallowOn: map[string]bool{}, positionSilentOn: map[string]bool{}},
+			swallowOn: map[string]bool{}, positionSilentOn: map[string]bool{}, stale: map[string][]StaleFrame{}},
 	}
 	for _, p := range cfg.Platforms {
 		s.platforms[p] = true
@@ -196,6 +197,65 @@ func (s *Server) SetCancelOneUnanswered(on bool) {
 	s.mu.Lock()
 	s.f.cancelOneSilent = on
 	s.mu.Unlock()
+}
+
+// StaleAt is when, in the next login of an account, a late frame of its
+// previous session arrives.
+type StaleAt int
+
+const (
+	// StaleBeforeAnswer: before the new login's answer (the reference
+	// server sends the answer from a task, after the login has already
+	// pointed the account at the new token).
+	StaleBeforeAnswer StaleAt = iota
+	// StaleBeforeConnect: after the answer, before the new session's
+	// state 2.
+	StaleBeforeConnect
+	// StaleBeforeReady: between the new session's state 2 and its READY.
+	StaleBeforeReady
+	// StaleAfterReady: after the new session's READY.
+	StaleAfterReady
+	// StaleOnRelease: when the test calls ReleaseStale, after the new
+	// login (so that the new session can tell something first).
+	StaleOnRelease
+)
+
+// StaleFrame is one late frame of an old session. A state when Topic is
+// "", else a notice of the topic with the old session's data as it was at
+// the logout: "order" and "fill" of OrderNo (its last fill), "position" of
+// Symbol, "asset".
+type StaleFrame struct {
+	At      StaleAt
+	Code    int
+	Msg     string
+	Topic   string
+	OrderNo string
+	Symbol  string
+}
+
+// SetStale arms the reference server's late callbacks for platform: the
+// next time a session of one of its accounts ends (logout or a closed
+// socket), what it had is kept, and when that account logs in again the
+// frames arrive under the NEW token, at their points of the new login (as
+// in alphahunter's web/service.py, whose callbacks find the socket and
+// token by account, and a logout does not stop the old platform callbacks
+// at once). One re-login consumes them.
+func (s *Server) SetStale(platform string, frames ...StaleFrame) {
+	s.mu.Lock()
+	s.f.stale[platform] = append([]StaleFrame(nil), frames...)
+	s.mu.Unlock()
+}
+
+// ReleaseStale sends the StaleOnRelease frames kept for platform's
+// accounts under their current sessions' tokens.
+func (s *Server) ReleaseStale(platform string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ss := range s.sessions {
+		if ss.acct.platform == platform {
+			s.sendStaleLocked(ss, StaleOnRelease)
+		}
+	}
 }
 
 // DropConnections closes every socket now.
@@ -398,10 +458,81 @@ func (s *Server) logoutLocked(c *peerConn) {
 	delete(s.conns, c)
 	for tok := range c.tokens {
 		if ss, ok := s.sessions[tok]; ok {
-			ss.acct.session = nil
+			s.endSessionLocked(ss)
 			delete(s.sessions, tok)
 		}
 	}
+}
+
+// endSessionLocked frees ss's account and, when stale frames are armed
+// for its platform, keeps them with what the session had, for the
+// account's next login.
+func (s *Server) endSessionLocked(ss *session) {
+	a := ss.acct
+	a.session = nil
+	frames := s.f.stale[a.platform]
+	a.stale = nil
+	if len(frames) == 0 {
+		return
+	}
+	delete(s.f.stale, a.platform)
+	var out []staleOut
+	for _, fr := range frames {
+		o := staleOut{at: fr.At}
+		switch fr.Topic {
+		case "":
+			o.v = stateFrame("", fr.Code, fr.Msg)
+		case "order", "fill":
+			od, ok := a.orders[fr.OrderNo]
+			switch {
+			case !ok:
+				continue
+			case fr.Topic == "order":
+				o.v = notice{Op: "notify", Topic: "order", Data: od.wire()}
+			case od.lastFill == nil:
+				continue
+			default:
+				o.v = notice{Op: "notify", Topic: "fill", Data: od.lastFill}
+			}
+		case "position":
+			p := s.positionData(a, fr.Symbol)
+			p["symbol"] = fr.Symbol
+			o.v = notice{Op: "notify", Topic: "position", Data: p}
+		case "asset":
+			o.v = notice{Op: "notify", Topic: "asset", Data: s.assetData(a)}
+		default:
+			continue
+		}
+		out = append(out, o)
+	}
+	a.stale = out
+}
+
+// staleOut is one kept frame; its token is filled in at the re-login.
+type staleOut struct {
+	at StaleAt
+	v  any
+}
+
+// sendStaleLocked sends the account's kept frames of point at under the
+// new session's token.
+func (s *Server) sendStaleLocked(ss *session, at StaleAt) {
+	var rest []staleOut
+	for _, o := range ss.acct.stale {
+		if o.at != at {
+			rest = append(rest, o)
+			continue
+		}
+		switch v := o.v.(type) {
+		case stateMsg:
+			v.Token = ss.token
+			s.sendLocked(ss.c, v)
+		case notice:
+			v.Token = ss.token
+			s.sendLocked(ss.c, v)
+		}
+	}
+	ss.acct.stale = rest
 }
 
 // sendLocked writes a notice or state to c now, under the lock, so that
