@@ -37,8 +37,7 @@ func BenchmarkAppend(b *testing.B) {
 			s := openTest(b, Options{synchronous: sync})
 			ctx := context.Background()
 			var next atomic.Uint64
-			var records, batches atomic.Int64
-			s.hooks.committed = func(n int) { records.Add(int64(n)); batches.Add(1) }
+			before := s.CommitStats()
 			b.SetParallelism(16)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -51,7 +50,10 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			})
 			reportOpsPerSecond(b)
-			b.ReportMetric(float64(records.Load())/float64(max(batches.Load(), 1)), "records/commit")
+			after := s.CommitStats()
+			records := after.GroupSize.Sum - before.GroupSize.Sum
+			batches := after.GroupSize.Count - before.GroupSize.Count
+			b.ReportMetric(records/float64(max(batches, 1)), "records/commit")
 		})
 	}
 }

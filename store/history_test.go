@@ -18,8 +18,13 @@ import (
 // so that Seq breaks the tie.
 func historyFixture(t *testing.T) *Store {
 	t.Helper()
+	return historyFixtureWith(t, Options{})
+}
+
+func historyFixtureWith(t *testing.T, opts Options) *Store {
+	t.Helper()
 	ctx := context.Background()
-	s := openTest(t, Options{})
+	s := openTest(t, opts)
 	statuses := []queue.Status{queue.StatusSuccess, queue.StatusFailed, queue.StatusCancelled, queue.StatusQueued}
 	for i := range 12 {
 		at := t0.Add(time.Duration(min(i, 10)) * time.Minute)
@@ -181,17 +186,28 @@ func TestPrune(t *testing.T) {
 }
 
 func TestPruneStopsOnContext(t *testing.T) {
-	s := historyFixture(t)
+	s := historyFixtureWith(t, Options{BusyTimeout: heldBusyTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	s.pruneBatch = 1
-	cancelled := 0
-	s.hooks.committed = func(int) { // after the first batch's commit
-		if cancelled++; cancelled == 1 {
-			cancel()
-		}
+	lock := lockOutside(t, s.Path())
+	type result struct {
+		n   int64
+		err error
 	}
-	n, err := s.Prune(ctx, t0.Add(time.Hour))
-	if !errors.Is(err, context.Canceled) || n != 1 {
-		t.Errorf("Prune = %d, %v; want 1 deleted and context.Canceled", n, err)
+	pruned := make(chan result, 1)
+	go func() {
+		n, err := s.Prune(ctx, t0.Add(time.Hour))
+		pruned <- result{n, err}
+	}()
+	// The writer has the first batch's delete: it is committed whatever
+	// becomes of ctx, and the next batch is never enqueued.
+	waitInTransaction(t, s)
+	cancel()
+	lock.release()
+	if r := <-pruned; !errors.Is(r.err, context.Canceled) || r.n != 1 {
+		t.Errorf("Prune = %d, %v; want 1 deleted and context.Canceled", r.n, r.err)
+	}
+	if _, total, err := s.History(context.Background(), HistoryFilter{}); err != nil || total != 11 {
+		t.Errorf("%d operations left, %v; want 11", total, err)
 	}
 }

@@ -146,31 +146,38 @@ func TestArchiveLedgerRefusesBadInput(t *testing.T) {
 // by other callers are kept.
 func TestArchiveLedgerIsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
+	s := openTest(t, Options{BusyTimeout: heldBusyTimeout})
 	must(t, s.ArchiveLedger(ctx, "sim", []automation.LedgerRecord{rec("order", 0, 1, "", "o1")}, []byte(`{"v":1}`)))
+	before := s.CommitStats()
 
-	h := holdWriter(s, 10)
-	defer h.release()
+	// Hold the writer with a write of its own transaction, then queue the
+	// three writes of one batch in order.
+	lock := lockOutside(t, s.Path())
+	holder := appendAsync(ctx, s, queued("holder", 0, t0))
+	waitInTransaction(t, s)
 	first := appendAsync(ctx, s, queued("op-before", 1, t0))
-	<-h.taken
+	waitQueued(t, s, 1)
 	dup := make(chan error, 1)
 	go func() {
 		dup <- s.ArchiveLedger(ctx, "sim", []automation.LedgerRecord{rec("order", 1, 2, "k", "o2"), rec("order", 0, 1, "", "o1 again")}, []byte(`{"v":2}`))
 	}()
-	h.waitEnqueued(2)
+	waitQueued(t, s, 2)
 	after := appendAsync(ctx, s, queued("op-after", 2, t0))
-	h.waitEnqueued(1)
-	h.release()
-	if n := <-h.batches; n != 3 {
-		t.Fatalf("the writes were committed in batches of %d, want one of 3", n)
+	waitQueued(t, s, 3)
+	lock.release()
+	must(t, <-holder)
+	must(t, <-first)
+	must(t, <-after)
+	// The three writes were committed in one transaction, after holder's.
+	wantCommits(t, s, before, 2, 0, 1, 3)
+	if t.Failed() {
+		t.FailNow()
 	}
 
 	err := <-dup
 	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "already archived") {
 		t.Errorf("archiving a record twice = %v, want ErrConflict", err)
 	}
-	must(t, <-first)
-	must(t, <-after)
 	for _, id := range []string{"op-before", "op-after"} {
 		if _, err := s.Get(ctx, id); err != nil {
 			t.Errorf("%s, committed with the failed archive: %v", id, err)

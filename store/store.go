@@ -107,7 +107,6 @@ type Store struct {
 	writes     chan *write
 	writerDone chan struct{}
 	pruneBatch int
-	hooks      testHooks
 	holds      holds // ledger writes waiting for an outcome (hold.go)
 	damage     *damage
 	wal        *walWatch
@@ -121,13 +120,6 @@ type Store struct {
 	active    sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// testHooks let tests hold the writer at precise points; nil in production.
-type testHooks struct {
-	enqueued  func()            // a write was handed to the writer
-	gathering func()            // the writer has its first write, before gathering the rest
-	committed func(records int) // a batch's transaction ended (committed or not)
 }
 
 // Path is the absolute path of the database file.

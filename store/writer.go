@@ -74,9 +74,6 @@ func (s *Store) enqueue(ctx context.Context, apply applyFunc) (*write, error) {
 		s.leave()
 		return nil, fmt.Errorf("nothing recorded: %w", ctx.Err())
 	}
-	if h := s.hooks.enqueued; h != nil {
-		h()
-	}
 	return w, nil
 }
 
@@ -93,17 +90,11 @@ func (s *Store) runWriter() {
 	batch := make([]*write, 0, maxBatch)
 	results := make([]writeResult, maxBatch)
 	for first := range s.writes {
-		if h := s.hooks.gathering; h != nil {
-			h()
-		}
 		batch = append(batch[:0], first)
 		batch = gather(s.writes, batch)
 		began := time.Now()
 		err := s.commit(batch, results)
 		s.stats.observe(len(batch), time.Since(began), err != nil)
-		if h := s.hooks.committed; h != nil {
-			h(len(batch))
-		}
 		for i, w := range batch {
 			if err != nil {
 				w.done <- writeResult{err: err}

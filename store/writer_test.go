@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,43 +14,107 @@ import (
 	"github.com/brokerd/brokerd/queue"
 )
 
-// heldWriter installs hooks that stop the writer when it has taken its
-// first write, until release is called, and count what happens.
-type heldWriter struct {
-	taken    chan struct{} // the writer holds a first write
-	hold     chan struct{}
-	enqueued chan struct{} // one per write handed over
-	batches  chan int      // the size of each batch that ended
-	once     sync.Once
+// heldBusyTimeout is the BusyTimeout of the tests that hold the journal's
+// write lock from outside: far longer than they hold it, so that the
+// writer waits for the lock instead of failing its batch.
+const heldBusyTimeout = 2 * time.Minute
+
+// waitDeadline bounds each wait for the writer to reach a state, so that a
+// broken writer fails the test instead of hanging it.
+const waitDeadline = 30 * time.Second
+
+// outsideLock holds SQLite's write lock on a journal from a connection of
+// its own, as another program would (a sqlite3 shell running BEGIN
+// IMMEDIATE): the case Options.BusyTimeout exists for. While it is held,
+// the writer's transaction waits in its BEGIN with the batch it has
+// gathered, and further writes wait in s.writes.
+type outsideLock struct {
+	db   *sql.DB
+	conn *sql.Conn
+	once sync.Once
 }
 
-func holdWriter(s *Store, capacity int) *heldWriter {
-	h := &heldWriter{
-		taken:    make(chan struct{}, 1),
-		hold:     make(chan struct{}),
-		enqueued: make(chan struct{}, capacity),
-		batches:  make(chan int, capacity),
+func lockOutside(t testing.TB, path string) *outsideLock {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", fmt.Sprintf("%s?_busy_timeout=%d", path, heldBusyTimeout.Milliseconds()))
+	must(t, err)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
 	}
-	s.hooks = testHooks{
-		gathering: func() {
-			select {
-			case h.taken <- struct{}{}:
-			default:
-			}
-			<-h.hold
-		},
-		enqueued:  func() { h.enqueued <- struct{}{} },
-		committed: func(n int) { h.batches <- n },
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		conn.Close()
+		db.Close()
+		t.Fatal(err)
 	}
-	return h
+	l := &outsideLock{db: db, conn: conn}
+	t.Cleanup(l.release) // before the store's Close, which would wait for the lock
+	return l
 }
 
-func (h *heldWriter) release() { h.once.Do(func() { close(h.hold) }) }
+// release rolls the outside transaction back and closes its connection.
+func (l *outsideLock) release() {
+	l.once.Do(func() {
+		l.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // closing the connection ends it anyway
+		l.conn.Close()
+		l.db.Close()
+	})
+}
 
-// waitEnqueued waits until n writes have been handed to the writer.
-func (h *heldWriter) waitEnqueued(n int) {
-	for range n {
-		<-h.enqueued
+// waitFor polls cond until it holds, failing the test after waitDeadline.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitDeadline)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting until %s", waitDeadline, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitInTransaction waits until the writer has begun a batch's transaction
+// (it takes its one connection, s.write, only in commit, after gathering
+// the batch): with the write lock held outside, it then waits in its BEGIN
+// with that batch, which nothing enqueued from now on can join.
+func waitInTransaction(t testing.TB, s *Store) {
+	t.Helper()
+	waitFor(t, "the writer is in a transaction", func() bool { return s.write.Stats().InUse == 1 })
+}
+
+// waitQueued waits until n writes wait in s.writes for the writer.
+func waitQueued(t testing.TB, s *Store, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d writes are queued", n), func() bool { return len(s.writes) == n })
+}
+
+// wantCommits checks what the writer did since before: commits
+// transactions committed and failures not, of exactly the sizes given
+// (in any order), as far as CommitStats tells: their number, their total,
+// and the GroupSize bucket of each.
+func wantCommits(t testing.TB, s *Store, before CommitStats, commits, failures uint64, sizes ...int) {
+	t.Helper()
+	after := s.CommitStats()
+	if got := after.Commits - before.Commits; got != commits {
+		t.Errorf("%d transactions committed, want %d", got, commits)
+	}
+	if got := after.Failures - before.Failures; got != failures {
+		t.Errorf("%d transactions failed, want %d", got, failures)
+	}
+	var want histogram
+	for _, n := range sizes {
+		want.observe(groupSizeBounds, float64(n))
+	}
+	w, a, b := want.snapshot(groupSizeBounds), after.GroupSize, before.GroupSize
+	got := Histogram{Bounds: a.Bounds, Counts: make([]uint64, len(a.Counts)), Count: a.Count - b.Count, Sum: a.Sum - b.Sum}
+	for i := range a.Counts {
+		got.Counts[i] = a.Counts[i] - b.Counts[i]
+	}
+	if got.Count != w.Count || got.Sum != w.Sum || !slices.Equal(got.Counts, w.Counts) {
+		t.Errorf("%d transactions of %v records in all, GroupSize buckets %v; want sizes %v, buckets %v",
+			got.Count, got.Sum, got.Counts, sizes, w.Counts)
 	}
 }
 
@@ -62,17 +127,17 @@ func appendAsync(ctx context.Context, s *Store, op queue.Operation) <-chan error
 
 func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
-	h := holdWriter(s, 100)
-	defer h.release()
+	s := openTest(t, Options{BusyTimeout: heldBusyTimeout})
+	before := s.CommitStats()
+	lock := lockOutside(t, s.Path())
 
 	const n = 10
 	results := []<-chan error{appendAsync(ctx, s, queued("op0", 0, t0))}
-	<-h.taken // the writer holds op0 and waits
+	waitInTransaction(t, s) // the writer holds op0 alone and waits for the lock
 	for i := 1; i < n; i++ {
 		results = append(results, appendAsync(ctx, s, queued(fmt.Sprint("op", i), uint64(i), t0)))
 	}
-	h.waitEnqueued(n)
+	waitQueued(t, s, n-1)
 
 	// Nothing is committed yet: no caller has returned, no reader sees it.
 	for i, r := range results {
@@ -86,15 +151,14 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatalf("op0 readable before its commit: %v", err)
 	}
 
-	h.release()
+	lock.release()
 	for i, r := range results {
 		if err := <-r; err != nil {
 			t.Errorf("Append op%d: %v", i, err)
 		}
 	}
-	if got := <-h.batches; got != n {
-		t.Errorf("first transaction held %d records, want all %d", got, n)
-	}
+	// op0's transaction, then one for all the writes that waited meanwhile.
+	wantCommits(t, s, before, 2, 0, 1, n-1)
 	for i := range n {
 		if _, err := s.Get(ctx, fmt.Sprint("op", i)); err != nil {
 			t.Errorf("Get op%d after its Append returned: %v", i, err)
@@ -104,16 +168,15 @@ func TestGroupCommit(t *testing.T) {
 
 func TestBatchKeepsOrderAndIsolatesRecordErrors(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
+	s := openTest(t, Options{BusyTimeout: heldBusyTimeout})
 	appendOps(t, s, queued("old", 0, t0))
-	h := holdWriter(s, 100)
-	defer h.release()
+	before := s.CommitStats()
+	lock := lockOutside(t, s.Path())
 
 	// Hold the writer with a first write, then queue, in this order, a
 	// lifecycle of one operation and a duplicate between them.
 	first := appendAsync(ctx, s, queued("first", 1, t0))
-	<-h.taken
-	h.waitEnqueued(1)
+	waitInTransaction(t, s)
 	steps := []struct {
 		name    string
 		call    func() error
@@ -131,9 +194,9 @@ func TestBatchKeepsOrderAndIsolatesRecordErrors(t *testing.T) {
 	for i, st := range steps {
 		results[i] = make(chan error, 1)
 		go func() { results[i] <- st.call() }()
-		h.waitEnqueued(1) // one at a time: the queue's order is the order above
+		waitQueued(t, s, i+1) // one at a time: the queue's order is the order above
 	}
-	h.release()
+	lock.release()
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
@@ -143,9 +206,8 @@ func TestBatchKeepsOrderAndIsolatesRecordErrors(t *testing.T) {
 			t.Errorf("%s = %v, want %v", st.name, err, st.wantErr)
 		}
 	}
-	if got := <-h.batches; got != len(steps)+1 {
-		t.Errorf("batch of %d records, want %d in one transaction", got, len(steps)+1)
-	}
+	// first's transaction, then the steps in one transaction.
+	wantCommits(t, s, before, 2, 0, 1, len(steps))
 	a, err := s.Get(ctx, "a")
 	if err != nil || a.Status != queue.StatusSuccess || !a.StartedAt.Equal(t0.Add(time.Second)) {
 		t.Errorf("a = %s started %v, %v; want success, started at t0+1s", a.Status, a.StartedAt, err)
@@ -157,13 +219,16 @@ func TestBatchKeepsOrderAndIsolatesRecordErrors(t *testing.T) {
 
 func TestFailedBatchRecordsNothing(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
-	h := holdWriter(s, 100)
-	defer h.release()
+	s := openTest(t, Options{BusyTimeout: heldBusyTimeout})
+	before := s.CommitStats()
+	lock := lockOutside(t, s.Path())
 
-	before := appendAsync(ctx, s, queued("before", 1, t0))
-	<-h.taken
-	h.waitEnqueued(1)
+	// Hold the writer with a first write of its own transaction, then queue
+	// a batch whose middle write fails it.
+	first := appendAsync(ctx, s, queued("first", 0, t0))
+	waitInTransaction(t, s)
+	beforeBoom := appendAsync(ctx, s, queued("before", 1, t0))
+	waitQueued(t, s, 1)
 	boom := make(chan error, 1)
 	go func() {
 		_, err := s.submit(ctx, func(context.Context, *sql.Tx) (int64, error) {
@@ -171,16 +236,20 @@ func TestFailedBatchRecordsNothing(t *testing.T) {
 		})
 		boom <- err
 	}()
-	h.waitEnqueued(1)
+	waitQueued(t, s, 2)
 	after := appendAsync(ctx, s, queued("after", 2, t0))
-	h.waitEnqueued(1)
-	h.release()
+	waitQueued(t, s, 3)
+	lock.release()
 
-	for name, r := range map[string]<-chan error{"before": before, "boom": boom, "after": after} {
+	if err := <-first; err != nil {
+		t.Errorf("first, alone in its transaction: %v", err)
+	}
+	for name, r := range map[string]<-chan error{"before": beforeBoom, "boom": boom, "after": after} {
 		if err := <-r; err == nil {
 			t.Errorf("%s: no error, want the batch's failure", name)
 		}
 	}
+	wantCommits(t, s, before, 1, 1, 1, 3)
 	for _, id := range []string{"before", "after"} {
 		if _, err := s.Get(ctx, id); !errors.Is(err, queue.ErrNotFound) {
 			t.Errorf("%s recorded although its transaction failed: %v", id, err)
@@ -193,20 +262,20 @@ func TestFailedBatchRecordsNothing(t *testing.T) {
 func TestCloseDrainsAcceptedWrites(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "brokerd.db")
-	s, err := Open(ctx, path, Options{})
+	s, err := Open(ctx, path, Options{BusyTimeout: heldBusyTimeout})
 	must(t, err)
-	h := holdWriter(s, 100)
+	lock := lockOutside(t, path)
 
 	const n = 20
 	results := []<-chan error{appendAsync(ctx, s, queued("op0", 0, t0))}
-	<-h.taken
+	waitInTransaction(t, s)
 	for i := 1; i < n; i++ {
 		results = append(results, appendAsync(ctx, s, queued(fmt.Sprint("op", i), uint64(i), t0)))
 	}
-	h.waitEnqueued(n)
+	waitQueued(t, s, n-1)
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
-	h.release()
+	lock.release()
 	for i, r := range results {
 		if err := <-r; err != nil {
 			t.Errorf("Append op%d accepted before Close: %v", i, err)
@@ -223,17 +292,17 @@ func TestCloseDrainsAcceptedWrites(t *testing.T) {
 
 func TestContextBoundsOnlyTheWaitToEnqueue(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
-	h := holdWriter(s, writeQueueDepth+10)
-	defer h.release()
+	s := openTest(t, Options{BusyTimeout: heldBusyTimeout})
+	before := s.CommitStats()
+	lock := lockOutside(t, s.Path())
 
 	// Fill the writer's hand and its whole queue.
 	results := []<-chan error{appendAsync(ctx, s, queued("op0", 0, t0))}
-	<-h.taken
+	waitInTransaction(t, s)
 	for i := 1; i <= writeQueueDepth; i++ {
 		results = append(results, appendAsync(ctx, s, queued(fmt.Sprint("op", i), uint64(i), t0)))
 	}
-	h.waitEnqueued(writeQueueDepth + 1)
+	waitQueued(t, s, writeQueueDepth)
 
 	// A caller that cannot enqueue gives up with its context...
 	cctx, cancel := context.WithCancel(ctx)
@@ -247,12 +316,15 @@ func TestContextBoundsOnlyTheWaitToEnqueue(t *testing.T) {
 		t.Errorf("Append with a cancelled context = %v", err)
 	}
 
-	h.release()
+	lock.release()
 	for i, r := range results {
 		if err := <-r; err != nil {
 			t.Errorf("op%d: %v", i, err)
 		}
 	}
+	// op0 alone, then the full queue in transactions of maxBatch.
+	wantCommits(t, s, before, 1+writeQueueDepth/maxBatch, 0,
+		append([]int{1}, slices.Repeat([]int{maxBatch}, writeQueueDepth/maxBatch)...)...)
 	for _, id := range []string{"late", "later"} {
 		if _, err := s.Get(ctx, id); !errors.Is(err, queue.ErrNotFound) {
 			t.Errorf("%s was recorded although its caller gave up: %v", id, err)
@@ -262,15 +334,14 @@ func TestContextBoundsOnlyTheWaitToEnqueue(t *testing.T) {
 
 func TestEnqueuedWriteOutlivesItsContext(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, Options{})
-	h := holdWriter(s, 10)
-	defer h.release()
+	s := openTest(t, Options{BusyTimeout: heldBusyTimeout})
+	lock := lockOutside(t, s.Path())
 
 	cctx, cancel := context.WithCancel(ctx)
 	r := appendAsync(cctx, s, queued("op", 1, t0))
-	<-h.taken
+	waitInTransaction(t, s)
 	cancel() // after the writer took it: it is committed, and the caller told so
-	h.release()
+	lock.release()
 	if err := <-r; err != nil {
 		t.Errorf("Append = %v, want its commit reported", err)
 	}
