@@ -241,13 +241,7 @@ func TestLostAnswerAcrossADisruptionIsNotNoSuchOrder(t *testing.T) {
 	r := newRig(t)
 	term := r.open("huobi", "huobi", map[string]any{"request_timeout": "300ms"}, nil)
 	settled(t, term)
-	r.peer.SwallowOn("place_order", false)
-	done := make(chan error, 1)
-	go func() {
-		_, err := term.PlaceOrder(ctxT(t), limit("BTC/USDT", automation.SideBuy, "1", "90"))
-		done <- err
-	}()
-	eventually(t, "the send", func() bool { return r.peer.PlaceOrders("huobi") == 1 })
+	done := placeUnanswered(t, r, term)
 	r.peer.SendState("huobi", gatewaytest.StateDisconnect, "venue link lost")
 	r.peer.SendState("huobi", gatewaytest.StateReady, "")
 	err := <-done

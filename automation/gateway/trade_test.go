@@ -380,10 +380,11 @@ func TestLostPlaceOrderAnswers(t *testing.T) {
 	}
 }
 
-func TestLostAnswerWithTwoCandidates(t *testing.T) {
-	r := newRig(t)
-	term := r.open("huobi", "huobi", map[string]any{"request_timeout": "300ms"}, nil)
-	settled(t, term)
+// placeUnanswered sends a LIMIT buy of 1 BTC/USDT at 90 whose answer the
+// peer swallows, and returns once it was sent; the channel has the
+// driver's result.
+func placeUnanswered(t *testing.T, r *rig, term *Terminal) <-chan error {
+	t.Helper()
 	r.peer.SwallowOn("place_order", false)
 	done := make(chan error, 1)
 	go func() {
@@ -391,6 +392,14 @@ func TestLostAnswerWithTwoCandidates(t *testing.T) {
 		done <- err
 	}()
 	eventually(t, "the send", func() bool { return r.peer.PlaceOrders("huobi") == 1 })
+	return done
+}
+
+func TestLostAnswerWithTwoCandidates(t *testing.T) {
+	r := newRig(t)
+	term := r.open("huobi", "huobi", map[string]any{"request_timeout": "300ms"}, nil)
+	settled(t, term)
+	done := placeUnanswered(t, r, term)
 	now := time.Now().UnixMilli()
 	for _, no := range []string{"777", "778"} {
 		r.peer.Notify("huobi", "order", map[string]any{"symbol": "BTC/USDT", "order_no": no, "action": "BUY", "price": 90,
